@@ -1,0 +1,39 @@
+import { defineRoom, defineServer, LobbyRoom, type Server } from "@colyseus/core";
+import { RedisDriver } from "@colyseus/redis-driver";
+import { RedisPresence } from "@colyseus/redis-presence";
+import { WebSocketTransport } from "@colyseus/ws-transport";
+import type { Api } from "./src/http/api";
+import { configureHttp, type HttpDependencies } from "./src/http/app";
+
+export interface ServerOptions {
+  /** Colyseus installs SIGTERM/SIGINT handlers and exits when done (off in tests). */
+  gracefullyShutdown: boolean;
+  /** Receives the HTTP API once Express is configured (tests read its registry). */
+  onHttpReady?: (api: Api) => void;
+}
+
+/**
+ * The server definition: rooms, the Express side app, and the presence/driver
+ * choice (Redis when REDIS_URL is set, in-process otherwise).
+ */
+export function createServer(deps: HttpDependencies, options: ServerOptions): Server {
+  const { config, logger } = deps;
+  const redisUrl = config.REDIS_URL;
+  return defineServer({
+    rooms: {
+      lobby: defineRoom(LobbyRoom),
+    },
+    express: (app) => {
+      const api = configureHttp(app, deps);
+      options.onHttpReady?.(api);
+    },
+    // SDP offers exceed the 4 KB default; handlers enforce the real per-type limits.
+    transport: new WebSocketTransport({ maxPayload: 64 * 1024 }),
+    presence: redisUrl ? new RedisPresence(redisUrl) : undefined,
+    driver: redisUrl ? new RedisDriver(redisUrl) : undefined,
+    publicAddress: config.PUBLIC_ADDRESS,
+    logger: logger.child({ module: "colyseus" }),
+    greet: false,
+    gracefullyShutdown: options.gracefullyShutdown,
+  });
+}

@@ -1,0 +1,104 @@
+import "reflect-metadata";
+import fs from "node:fs";
+import path from "node:path";
+import type { Server } from "@colyseus/core";
+import type { Redis } from "ioredis";
+import type { DestinationStream, Logger } from "pino";
+import type { DataSource } from "typeorm";
+import { createServer } from "../arena.config";
+import type { Config } from "./config";
+import { openDatabase } from "./db/data-source";
+import { lockEmbeddedDatabase } from "./db/embedded-lock";
+import type { Api } from "./http/api";
+import { createLogger } from "./logger";
+import { createRedis } from "./redis";
+import { seed } from "./services/seed";
+import pkg from "../package.json";
+
+export interface StartOptions {
+  port: number;
+  /** Install signal handlers and exit the process on shutdown (main), or not (tests). */
+  exitOnShutdown: boolean;
+  /** Embedded database location override ("memory://" in tests). */
+  embeddedDir?: string;
+  logDestination?: DestinationStream;
+}
+
+export interface RunningApp {
+  config: Config;
+  logger: Logger;
+  server: Server;
+  dataSource: DataSource;
+  redis?: Redis;
+  api: Api;
+  port: number;
+  /** Same path as SIGTERM: rooms finish, then the database and Redis close. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: opens the database (migrating and, on a fresh embedded
+ * install, seeding it), connects Redis when configured, and starts Colyseus and
+ * Express on one port.
+ */
+export async function startApp(config: Config, options: StartOptions): Promise<RunningApp> {
+  const logger = createLogger(config.LOG_LEVEL, options.logDestination);
+  const started = performance.now();
+  const releases: Array<() => Promise<void> | void> = [];
+
+  const embedded = !config.DATABASE_URL;
+  const embeddedDir = options.embeddedDir ?? path.join(config.DATA_DIR, "pglite");
+  if (embedded && embeddedDir !== "memory://") {
+    fs.mkdirSync(config.DATA_DIR, { recursive: true });
+    releases.push(lockEmbeddedDatabase(path.join(config.DATA_DIR, "pglite.lock")));
+  }
+  const freshEmbedded = embedded && (embeddedDir === "memory://" || !fs.existsSync(embeddedDir));
+
+  const dataSource = await openDatabase({ url: config.DATABASE_URL, embeddedDir });
+  releases.unshift(() => (dataSource.isInitialized ? dataSource.destroy() : undefined));
+  if (freshEmbedded) {
+    const { created } = await seed(dataSource);
+    logger.info({ created }, "seeded the new embedded database");
+  }
+
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL) : undefined;
+  if (redis) releases.unshift(() => redis.quit().then(() => undefined));
+
+  let shuttingDown = false;
+  let api: Api | undefined;
+  const server = createServer(
+    { config, logger, dataSource, redis, version: pkg.version, isShuttingDown: () => shuttingDown },
+    { gracefullyShutdown: options.exitOnShutdown, onHttpReady: (a) => (api = a) },
+  );
+  server.onBeforeShutdown(() => {
+    shuttingDown = true;
+    logger.info("shutting down: draining rooms");
+  });
+  server.onShutdown(async () => {
+    for (const release of releases) await release();
+    logger.info("shutdown complete");
+  });
+
+  await server.listen(options.port);
+  const port = (server.transport.server?.address() as { port: number } | null)?.port ?? options.port;
+  logger.info(
+    {
+      port,
+      database: embedded ? `embedded (${embeddedDir})` : "postgresql",
+      presence: redis ? "redis" : "local",
+      startupMs: Math.round(performance.now() - started),
+    },
+    "server ready",
+  );
+
+  return {
+    config,
+    logger,
+    server,
+    dataSource,
+    redis,
+    api: api!,
+    port,
+    stop: () => server.gracefullyShutdown(false),
+  };
+}

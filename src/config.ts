@@ -1,0 +1,127 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Every environment variable the server reads, parsed and validated once.
+ * Nothing else in src/ reads process.env.
+ */
+
+const port = z.coerce.number().int().min(0).max(65535);
+const seconds = z.coerce.number().int().positive();
+const csv = z
+  .string()
+  .transform((s) => s.split(",").map((v) => v.trim()).filter(Boolean));
+const optionalString = z
+  .string()
+  .optional()
+  .transform((s) => (s === "" ? undefined : s));
+const secret = optionalString.refine((s) => s === undefined || s.length >= 32, {
+  message: "must be at least 32 characters",
+});
+const url = (protocols: string[]) =>
+  optionalString.refine(
+    (s) => s === undefined || (URL.canParse(s) && protocols.includes(new URL(s).protocol)),
+    { message: `must be a URL (${protocols.join(" or ")})` },
+  );
+
+const envSchema = z.object({
+  PORT: port.default(2567),
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: url(["postgres:", "postgresql:"]),
+  REDIS_URL: url(["redis:", "rediss:"]),
+  /** host:port clients use to reach this process; required per process when several share Redis. */
+  PUBLIC_ADDRESS: optionalString,
+  /** Express "trust proxy" setting: number of proxy hops, or false. */
+  TRUST_PROXY: z.coerce.number().int().min(0).default(0),
+  JWT_SECRET: secret,
+  SESSION_JWT_SECRET: secret,
+  SESSION_JWT_TTL_SEC: seconds.default(300),
+  HEARTBEAT_INTERVAL_SEC: seconds.default(45),
+  ASSET_STORAGE_ROOT: z.string().min(1).optional(),
+  CORS_ORIGINS: csv.pipe(z.array(z.url())).default([]),
+  JSON_BODY_LIMIT_KB: z.coerce.number().int().positive().default(100),
+  STRIPE_SECRET_KEY: optionalString,
+  STRIPE_API_URL: url(["http:", "https:"]),
+  STRIPE_WEBHOOK_SECRET: optionalString,
+  HIVE_WEBHOOK_SECRET: optionalString,
+  TURN_SHARED_SECRET: optionalString,
+  TURN_URIS: csv.default([]),
+  TURN_TTL_SEC: seconds.default(3600),
+  MATCH_REGIONS: csv
+    .pipe(z.array(z.string().regex(/^[a-z]{2,8}$/, "lowercase region codes")).min(1))
+    .default(["eu", "na", "sa", "as", "af", "oc"]),
+  CALL_DURATION_SEC: seconds.default(45),
+  CHOICE_TIMEOUT_SEC: seconds.default(60),
+  ADMIN_EMAIL: optionalString.pipe(z.email().optional()),
+  ADMIN_PASSWORD: optionalString,
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  RATE_LIMIT_WINDOW_SEC: seconds.default(60),
+  RATE_LIMIT_MAX: z.coerce.number().int().positive().default(600),
+  AUTH_RATE_LIMIT_MAX: z.coerce.number().int().positive().default(30),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export type Config = Omit<Env, "JWT_SECRET" | "SESSION_JWT_SECRET" | "ASSET_STORAGE_ROOT"> & {
+  JWT_SECRET: string;
+  SESSION_JWT_SECRET: string;
+  ASSET_STORAGE_ROOT: string;
+  isProduction: boolean;
+};
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid environment:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === "production";
+  if (isProduction) {
+    const missing = (["JWT_SECRET", "SESSION_JWT_SECRET"] as const).filter((k) => !e[k]);
+    if (missing.length) {
+      throw new ConfigError(
+        `Invalid environment:\n${missing.map((k) => `  ${k}: required in production (≥ 32 characters)`).join("\n")}`,
+      );
+    }
+  }
+  if (e.ADMIN_EMAIL && !e.ADMIN_PASSWORD) {
+    throw new ConfigError("Invalid environment:\n  ADMIN_PASSWORD: required when ADMIN_EMAIL is set");
+  }
+  const dataDir = path.resolve(e.DATA_DIR);
+  const secrets = isProduction
+    ? { JWT_SECRET: e.JWT_SECRET!, SESSION_JWT_SECRET: e.SESSION_JWT_SECRET! }
+    : devSecrets(dataDir, e.JWT_SECRET, e.SESSION_JWT_SECRET);
+  return {
+    ...e,
+    ...secrets,
+    DATA_DIR: dataDir,
+    ASSET_STORAGE_ROOT: path.resolve(e.ASSET_STORAGE_ROOT ?? path.join(dataDir, "assets")),
+    isProduction,
+  };
+}
+
+/**
+ * Outside production, secrets not given in the environment are generated once
+ * and kept in DATA_DIR/secrets.json (mode 0600), so tokens survive restarts.
+ */
+function devSecrets(dataDir: string, jwt?: string, session?: string) {
+  const file = path.join(dataDir, "secrets.json");
+  let stored: Record<string, string> = {};
+  if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, "utf8"));
+  const next = {
+    JWT_SECRET: stored.JWT_SECRET ?? randomBytes(48).toString("base64url"),
+    SESSION_JWT_SECRET: stored.SESSION_JWT_SECRET ?? randomBytes(48).toString("base64url"),
+  };
+  if (next.JWT_SECRET !== stored.JWT_SECRET || next.SESSION_JWT_SECRET !== stored.SESSION_JWT_SECRET) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(next, null, 2), { mode: 0o600 });
+  }
+  return { JWT_SECRET: jwt ?? next.JWT_SECRET, SESSION_JWT_SECRET: session ?? next.SESSION_JWT_SECRET };
+}

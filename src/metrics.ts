@@ -1,0 +1,41 @@
+import { matchMaker } from "@colyseus/core";
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/**
+ * The process's Prometheus registry. Domains define their counters against it
+ * at module scope (one server per process, as Colyseus' matchmaker is a singleton).
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const httpRequestDuration = new Histogram({
+  name: "http_request_duration_seconds",
+  help: "HTTP request duration by method, route template and status",
+  labelNames: ["method", "route", "status"] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [registry],
+});
+
+new Gauge({
+  name: "colyseus_connected_clients",
+  help: "WebSocket clients connected to rooms on this process",
+  registers: [registry],
+  collect() {
+    this.set(matchMaker.stats.local.ccu);
+  },
+});
+
+new Gauge({
+  name: "colyseus_rooms",
+  help: "Rooms hosted by this process, by room name",
+  labelNames: ["name"] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    if (!matchMaker.driver) return;
+    const rooms = await matchMaker.query({ processId: matchMaker.processId });
+    const counts = new Map<string, number>();
+    for (const room of rooms) counts.set(room.name, (counts.get(room.name) ?? 0) + 1);
+    for (const [name, count] of counts) this.set({ name }, count);
+  },
+});

@@ -1,0 +1,25 @@
+/**
+ * The one error type services throw for expected failures. The HTTP layer turns
+ * it into the error envelope with `status`; rooms send `{code, message}`.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+}
+
+export const badRequest = (code: string, message: string, details?: unknown) =>
+  new AppError(400, code, message, details);
+export const unauthorized = (message = "Authentication required", code = "UNAUTHORIZED") =>
+  new AppError(401, code, message);
+export const forbidden = (message = "Not allowed", code = "FORBIDDEN") => new AppError(403, code, message);
+export const notFound = (message = "Not found", code = "NOT_FOUND") => new AppError(404, code, message);
+export const conflict = (code: string, message: string, details?: unknown) => new AppError(409, code, message, details);
