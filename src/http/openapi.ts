@@ -12,10 +12,11 @@ export const ErrorSchema = z
       details: z.unknown().optional(),
     }),
   })
-  .openapi("Error");
+  .openapi("Error", { description: "The envelope of every error response" });
 
 export function createRegistry(): OpenAPIRegistry {
   const registry = new OpenAPIRegistry();
+  registry.register("Error", ErrorSchema);
   registry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   registry.registerComponent("securitySchemes", "sessionToken", {
     type: "http",
