@@ -32,6 +32,8 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   REDIS_URL: url(["redis:", "rediss:"]),
+  /** Prefix of our own Redis keys, so several deployments (or test runs) can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/).default("arcadia:"),
   /** host:port clients use to reach this process; required per process when several share Redis. */
   PUBLIC_ADDRESS: optionalString,
   /** Express "trust proxy" setting: number of proxy hops, or false. */

@@ -7,6 +7,7 @@ import { lockEmbeddedDatabase } from "../src/db/embedded-lock";
 import { User } from "../src/entities";
 import { DEMO_DEVICE_ID, seed } from "../src/services/seed";
 import { testApp } from "./helpers/app";
+import { createScratchDatabase } from "./helpers/database";
 
 describe("database", () => {
   it("migrations produce exactly the schema the entities describe", async () => {
@@ -47,6 +48,19 @@ describe("database", () => {
     const { id } = await users.save({ displayName: "Affected", isGuest: true });
     assert.equal((await users.update({ id }, { displayName: "Changed" })).affected, 1);
     assert.equal((await users.update({ id, displayName: "Nope" }, { displayName: "X" })).affected, 0);
+  });
+
+  it("PostgreSQL: processes starting together on an empty database migrate once, without racing", async function () {
+    if (!process.env.DATABASE_URL) return this.skip();
+    const scratch = await createScratchDatabase(process.env.DATABASE_URL);
+    const opened = await Promise.all([1, 2, 3, 4].map(() => openDatabase({ url: scratch.url, embeddedDir: "unused" })));
+    try {
+      const ran = await opened[0].query(`SELECT count(*)::int AS n FROM migrations`);
+      assert.equal(ran[0].n, 1);
+    } finally {
+      await Promise.all(opened.map((ds) => ds.destroy()));
+      await scratch.drop();
+    }
   });
 
   describe("embedded", () => {

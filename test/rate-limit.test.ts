@@ -35,18 +35,19 @@ describe("rate limiting", () => {
 
   it("with Redis, two processes' limiters share one counter", async function () {
     if (!process.env.REDIS_URL) return this.skip();
-    const name = `t-shared-${randomBytes(4).toString("hex")}`;
+    const name = "shared";
+    const redisKeyPrefix = `t-${randomBytes(4).toString("hex")}:`;
     const redisA = createRedis(process.env.REDIS_URL);
     const redisB = createRedis(process.env.REDIS_URL);
-    const a = await startHttpFixture({ before: [createRateLimiter({ name, windowSec: 30, max: 4, redis: redisA })] });
-    const b = await startHttpFixture({ before: [createRateLimiter({ name, windowSec: 30, max: 4, redis: redisB })] });
+    const a = await startHttpFixture({ before: [createRateLimiter({ name, windowSec: 30, max: 4, redis: redisA, redisKeyPrefix })] });
+    const b = await startHttpFixture({ before: [createRateLimiter({ name, windowSec: 30, max: 4, redis: redisB, redisKeyPrefix })] });
     try {
       const statuses = [];
       for (const url of [a.url, b.url, a.url, b.url, a.url, b.url]) statuses.push((await get(url)).status);
       assert.deepEqual(statuses, [404, 404, 404, 404, 429, 429]);
     } finally {
       await Promise.all([a.close(), b.close()]);
-      await redisA.del(...(await redisA.keys(`arcadia:rl:${name}:*`)));
+      await redisA.del(...(await redisA.keys(`${redisKeyPrefix}*`)));
       await Promise.all([redisA.quit(), redisB.quit()]);
     }
   });

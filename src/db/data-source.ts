@@ -32,10 +32,28 @@ export function createDataSource(options: DatabaseOptions): DataSource {
   return new DataSource({ ...common, driver: createPgliteDriver({ dataDir: options.embeddedDir }) });
 }
 
-/** Opens the database and brings its schema up to date. */
+/** Any constant: the advisory lock id every process takes around migrations. */
+const MIGRATION_LOCK_ID = 7_240_517_001;
+
+/**
+ * Opens the database and brings its schema up to date. On PostgreSQL an
+ * advisory lock makes processes that start together migrate one at a time
+ * (the others then find nothing to do); the embedded database has one owner.
+ */
 export async function openDatabase(options: DatabaseOptions): Promise<DataSource> {
   const dataSource = createDataSource(options);
   await dataSource.initialize();
-  await dataSource.runMigrations({ transaction: "each" });
+  if (!options.url) {
+    await dataSource.runMigrations({ transaction: "each" });
+    return dataSource;
+  }
+  const lock = dataSource.createQueryRunner();
+  try {
+    await lock.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_ID]);
+    await dataSource.runMigrations({ transaction: "each" });
+  } finally {
+    await lock.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_ID]).catch(() => undefined);
+    await lock.release();
+  }
   return dataSource;
 }

@@ -43,6 +43,7 @@ export function configureHttp(app: Application, deps: HttpDependencies): Api {
       windowSec: config.RATE_LIMIT_WINDOW_SEC,
       max: config.RATE_LIMIT_MAX,
       redis: deps.redis,
+      redisKeyPrefix: config.REDIS_KEY_PREFIX,
       skip: (req) => UNLIMITED_PATHS.has(req.path),
     }),
   );

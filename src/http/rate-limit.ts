@@ -11,6 +11,7 @@ export interface RateLimitOptions {
   max: number;
   /** When given, counters live in Redis and hold across every process. */
   redis?: Redis;
+  redisKeyPrefix?: string;
   skip?: (req: Request) => boolean;
 }
 
@@ -30,7 +31,7 @@ export function createRateLimiter(options: RateLimitOptions): RequestHandler {
     skip: options.skip,
     store: redis
       ? new RedisStore({
-          prefix: `arcadia:rl:${options.name}:`,
+          prefix: `${options.redisKeyPrefix ?? "arcadia:"}rl:${options.name}:`,
           sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<any>,
         })
       : undefined,

@@ -52,6 +52,7 @@ async function boot(): Promise<TestApp> {
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     RATE_LIMIT_MAX: "100000",
+    REDIS_KEY_PREFIX: `test-${process.pid}:`,
     CORS_ORIGINS: "https://game.arcadia.test",
   });
   const logs: string[] = [];

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { Client } from "@colyseus/sdk";
+import { createScratchDatabase } from "../helpers/database";
+import { freePort, type ServerProcess, startServerProcess } from "../helpers/process";
+
+/**
+ * Two server processes sharing one PostgreSQL database and one Redis, each with
+ * its own public address, as in production behind a load balancer.
+ */
+describe("cluster: two processes sharing PostgreSQL and Redis", function () {
+  this.timeout(90_000);
+  const { DATABASE_URL, REDIS_URL } = process.env;
+  let a: ServerProcess;
+  let b: ServerProcess;
+  let dropDatabase: (() => Promise<void>) | undefined;
+  const RATE_LIMIT_MAX = 12;
+
+  before(async function () {
+    if (!DATABASE_URL || !REDIS_URL) {
+      console.log("    (skipped: set DATABASE_URL and REDIS_URL to run the cluster tests)");
+      return this.skip();
+    }
+    const scratch = await createScratchDatabase(DATABASE_URL);
+    dropDatabase = scratch.drop;
+    const [portA, portB] = [await freePort(), await freePort()];
+    const shared = {
+      DATABASE_URL: scratch.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: `cluster-${randomBytes(4).toString("hex")}:`,
+      RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),
+      RATE_LIMIT_WINDOW_SEC: "60",
+      DATA_DIR: `/tmp/arcadia-cluster-${process.pid}`,
+    };
+    // Both start at once on the new, empty database: migrations must not race.
+    [a, b] = await Promise.all([
+      startServerProcess({ ...shared, PORT: String(portA), PUBLIC_ADDRESS: `127.0.0.1:${portA}` }),
+      startServerProcess({ ...shared, PORT: String(portB), PUBLIC_ADDRESS: `127.0.0.1:${portB}` }),
+    ]);
+  });
+
+  after(async () => {
+    await Promise.all([a?.kill(), b?.kill()]);
+    await dropDatabase?.();
+  });
+
+  it("both report ready with the database and Redis named", async () => {
+    for (const server of [a, b]) {
+      const body = await (await fetch(`${server.baseUrl}/health/ready`)).json();
+      assert.equal(body.status, "ready");
+      assert.equal(body.checks.database.ok, true);
+      assert.equal(body.checks.redis.ok, true);
+    }
+  });
+
+  it("a room created on one process is found and joined through the other", async () => {
+    const host = await new Client(a.baseUrl).create("lobby");
+    host.onMessage("rooms", () => {});
+    try {
+      // Colyseus places a new room on the least-busy process, which may be either.
+      // Asked of either process, matchmaking names the one hosting it: one answer crosses processes.
+      const seatOn = async (server: ServerProcess) =>
+        (
+          await fetch(`${server.baseUrl}/matchmake/joinById/${host.roomId}`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: "{}",
+          })
+        ).json();
+      const [viaA, viaB] = [await seatOn(a), await seatOn(b)];
+      assert.equal(viaA.roomId, host.roomId);
+      assert.equal(viaB.roomId, host.roomId);
+      assert.equal(viaA.publicAddress, viaB.publicAddress);
+      assert.ok([`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`].includes(viaA.publicAddress));
+
+      // And SDK clients pointed at either process end up in that same room.
+      const guestServer = viaA.publicAddress === `127.0.0.1:${a.port}` ? b : a;
+      const guest = await new Client(guestServer.baseUrl).joinById(host.roomId);
+      const listing = new Promise((resolve) => guest.onMessage("rooms", resolve));
+      try {
+        assert.equal(guest.roomId, host.roomId);
+        assert.ok(Array.isArray(await listing), "the guest is connected and receiving messages");
+      } finally {
+        await guest.leave();
+      }
+    } finally {
+      await host.leave();
+    }
+  });
+
+  it("the global rate limit counts requests to both processes together", async () => {
+    const statuses: number[] = [];
+    // Earlier tests spent some of this window's budget; count until the first 429.
+    for (let i = 0; i < RATE_LIMIT_MAX + 2; i++) {
+      const server = i % 2 === 0 ? a : b;
+      statuses.push((await fetch(`${server.baseUrl}/docs/openapi.json`)).status);
+    }
+    const firstLimited = statuses.indexOf(429);
+    assert.ok(firstLimited > 0 && firstLimited <= RATE_LIMIT_MAX, `statuses: ${statuses}`);
+    assert.ok(statuses.slice(firstLimited).every((s) => s === 429), "both processes refuse once the shared budget is spent");
+    const remaining = Number(/r=(\d+)/.exec((await fetch(`${a.baseUrl}/docs/openapi.json`)).headers.get("ratelimit") ?? "")?.[1]);
+    assert.equal(remaining, 0);
+  });
+});
