@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "data/**", ".tmp/**"] },
+  { ignores: ["node_modules/**", "data/**", ".tmp/**", "eslint.config.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -10,7 +10,10 @@ export default tseslint.config(
     rules: {
       // A promise dropped in a timer or handler is an unhandled rejection, which ends the process.
       "@typescript-eslint/no-floating-promises": "error",
-      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false, attributes: false } }],
+      "@typescript-eslint/no-misused-promises": [
+        "error",
+        { checksVoidReturn: { arguments: false, attributes: false } },
+      ],
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
     },

@@ -1,14 +1,11 @@
 import "reflect-metadata";
-import fs from "node:fs";
-import path from "node:path";
 import type { Server } from "@colyseus/core";
 import type { Redis } from "ioredis";
 import type { DestinationStream, Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { createServer } from "../arena.config";
 import type { Config } from "./config";
-import { openDatabase } from "./db/data-source";
-import { lockEmbeddedDatabase } from "./db/embedded-lock";
+import { type OpenedDatabase, openConfiguredDatabase } from "./db/open";
 import type { Api } from "./http/api";
 import { createLogger } from "./logger";
 import { createRedis } from "./redis";
@@ -19,8 +16,8 @@ export interface StartOptions {
   port: number;
   /** Install signal handlers and exit the process on shutdown (main), or not (tests). */
   exitOnShutdown: boolean;
-  /** Embedded database location override ("memory://" in tests). */
-  embeddedDir?: string;
+  /** The database, when the caller started opening it already (main overlaps it with imports). */
+  database?: Promise<OpenedDatabase>;
   logDestination?: DestinationStream;
 }
 
@@ -46,17 +43,10 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const started = performance.now();
   const releases: Array<() => Promise<void> | void> = [];
 
-  const embedded = !config.DATABASE_URL;
-  const embeddedDir = options.embeddedDir ?? path.join(config.DATA_DIR, "pglite");
-  if (embedded && embeddedDir !== "memory://") {
-    fs.mkdirSync(config.DATA_DIR, { recursive: true });
-    releases.push(lockEmbeddedDatabase(path.join(config.DATA_DIR, "pglite.lock")));
-  }
-  const freshEmbedded = embedded && (embeddedDir === "memory://" || !fs.existsSync(embeddedDir));
-
-  const dataSource = await openDatabase({ url: config.DATABASE_URL, embeddedDir });
-  releases.unshift(() => (dataSource.isInitialized ? dataSource.destroy() : undefined));
-  if (freshEmbedded) {
+  const database = await (options.database ?? openConfiguredDatabase(config));
+  const { dataSource } = database;
+  releases.push(() => database.close());
+  if (database.created) {
     const { created } = await seed(dataSource);
     logger.info({ created }, "seeded the new embedded database");
   }
@@ -84,7 +74,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   logger.info(
     {
       port,
-      database: embedded ? `embedded (${embeddedDir})` : "postgresql",
+      database: config.DATABASE_URL ? "postgresql" : `embedded (${config.DATA_DIR})`,
       presence: redis ? "redis" : "local",
       startupMs: Math.round(performance.now() - started),
     },

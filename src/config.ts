@@ -10,9 +10,12 @@ import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const seconds = z.coerce.number().int().positive();
-const csv = z
-  .string()
-  .transform((s) => s.split(",").map((v) => v.trim()).filter(Boolean));
+const csv = z.string().transform((s) =>
+  s
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean),
+);
 const optionalString = z
   .string()
   .optional()
@@ -21,10 +24,9 @@ const secret = optionalString.refine((s) => s === undefined || s.length >= 32, {
   message: "must be at least 32 characters",
 });
 const url = (protocols: string[]) =>
-  optionalString.refine(
-    (s) => s === undefined || (URL.canParse(s) && protocols.includes(new URL(s).protocol)),
-    { message: `must be a URL (${protocols.join(" or ")})` },
-  );
+  optionalString.refine((s) => s === undefined || (URL.canParse(s) && protocols.includes(new URL(s).protocol)), {
+    message: `must be a URL (${protocols.join(" or ")})`,
+  });
 
 const envSchema = z.object({
   PORT: port.default(2567),
@@ -33,7 +35,10 @@ const envSchema = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   REDIS_URL: url(["redis:", "rediss:"]),
   /** Prefix of our own Redis keys, so several deployments (or test runs) can share one Redis. */
-  REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/).default("arcadia:"),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/)
+    .default("arcadia:"),
   /** host:port clients use to reach this process; required per process when several share Redis. */
   PUBLIC_ADDRESS: optionalString,
   /** Express "trust proxy" setting: number of proxy hops, or false. */
@@ -74,7 +79,9 @@ export type Config = Omit<Env, "JWT_SECRET" | "SESSION_JWT_SECRET" | "ASSET_STOR
   isProduction: boolean;
 };
 
-export class ConfigError extends Error {}
+/** A start-up failure whose message tells the operator what to fix (printed without a stack). */
+export class StartupError extends Error {}
+export class ConfigError extends StartupError {}
 
 /** Parses the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -37,7 +37,8 @@ describe("config", () => {
         }),
       (err: Error) => {
         assert.ok(err instanceof ConfigError);
-        for (const name of ["PORT", "REDIS_URL", "CORS_ORIGINS", "MATCH_REGIONS"]) assert.match(err.message, new RegExp(name));
+        for (const name of ["PORT", "REDIS_URL", "CORS_ORIGINS", "MATCH_REGIONS"])
+          assert.match(err.message, new RegExp(name));
         return true;
       },
     );
@@ -56,12 +57,26 @@ describe("config", () => {
   });
 
   it("refuses production without JWT secrets", () => {
-    assert.throws(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: "production" }), /JWT_SECRET[\s\S]*SESSION_JWT_SECRET/);
     assert.throws(
-      () => loadConfig({ DATA_DIR: dataDir, NODE_ENV: "production", JWT_SECRET: "short", SESSION_JWT_SECRET: "x".repeat(40) }),
+      () => loadConfig({ DATA_DIR: dataDir, NODE_ENV: "production" }),
+      /JWT_SECRET[\s\S]*SESSION_JWT_SECRET/,
+    );
+    assert.throws(
+      () =>
+        loadConfig({
+          DATA_DIR: dataDir,
+          NODE_ENV: "production",
+          JWT_SECRET: "short",
+          SESSION_JWT_SECRET: "x".repeat(40),
+        }),
       /JWT_SECRET: must be at least 32 characters/,
     );
-    const c = loadConfig({ DATA_DIR: dataDir, NODE_ENV: "production", JWT_SECRET: "a".repeat(32), SESSION_JWT_SECRET: "b".repeat(32) });
+    const c = loadConfig({
+      DATA_DIR: dataDir,
+      NODE_ENV: "production",
+      JWT_SECRET: "a".repeat(32),
+      SESSION_JWT_SECRET: "b".repeat(32),
+    });
     assert.equal(c.JWT_SECRET, "a".repeat(32));
     assert.equal(fs.existsSync(path.join(dataDir, "secrets.json")), false, "production never writes secrets to disk");
   });

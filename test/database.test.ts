@@ -13,7 +13,10 @@ describe("database", () => {
   it("migrations produce exactly the schema the entities describe", async () => {
     const { app } = await testApp();
     const diff = await app.dataSource.driver.createSchemaBuilder().log();
-    assert.deepEqual(diff.upQueries.map((q) => q.query), []);
+    assert.deepEqual(
+      diff.upQueries.map((q) => q.query),
+      [],
+    );
   });
 
   it("the first start seeded the demo content, and seeding again adds nothing", async () => {

@@ -37,7 +37,10 @@ describe("logging", () => {
   it("redacts passwords and tokens anywhere in logged objects", () => {
     const lines: string[] = [];
     const logger = createLogger("info", new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }));
-    logger.info({ password: "p1", body: { password: "p2", refreshToken: "r1", accessToken: "a1", displayName: "ok" } }, "x");
+    logger.info(
+      { password: "p1", body: { password: "p2", refreshToken: "r1", accessToken: "a1", displayName: "ok" } },
+      "x",
+    );
     const out = lines.join("");
     for (const secret of ["p1", "p2", "r1", "a1"]) assert.ok(!out.includes(`"${secret}"`), secret);
     assert.match(out, /"displayName":"ok"/);

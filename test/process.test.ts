@@ -24,7 +24,12 @@ describe("server process", function () {
   });
 
   it("refuses production without secrets", async () => {
-    const { code, output } = await runFailingStart({ ...embeddedEnv(), NODE_ENV: "production", JWT_SECRET: "", SESSION_JWT_SECRET: "" });
+    const { code, output } = await runFailingStart({
+      ...embeddedEnv(),
+      NODE_ENV: "production",
+      JWT_SECRET: "",
+      SESSION_JWT_SECRET: "",
+    });
     assert.equal(code, 1);
     assert.match(output, /JWT_SECRET: required in production/);
   });

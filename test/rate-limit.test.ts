@@ -9,7 +9,9 @@ describe("rate limiting", () => {
   const get = (url: string) => fetch(`${url}/nothing-here`);
 
   it("answers 429 in the error envelope with Retry-After once the limit is spent", async () => {
-    const fixture = await startHttpFixture({ before: [createRateLimiter({ name: "t-memory", windowSec: 30, max: 3 })] });
+    const fixture = await startHttpFixture({
+      before: [createRateLimiter({ name: "t-memory", windowSec: 30, max: 3 })],
+    });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await get(fixture.url)).status, 404);
       const limited = await get(fixture.url);
@@ -39,8 +41,12 @@ describe("rate limiting", () => {
     const redisKeyPrefix = `t-${randomBytes(4).toString("hex")}:`;
     const redisA = createRedis(process.env.REDIS_URL);
     const redisB = createRedis(process.env.REDIS_URL);
-    const a = await startHttpFixture({ before: [createRateLimiter({ name, windowSec: 30, max: 4, redis: redisA, redisKeyPrefix })] });
-    const b = await startHttpFixture({ before: [createRateLimiter({ name, windowSec: 30, max: 4, redis: redisB, redisKeyPrefix })] });
+    const a = await startHttpFixture({
+      before: [createRateLimiter({ name, windowSec: 30, max: 4, redis: redisA, redisKeyPrefix })],
+    });
+    const b = await startHttpFixture({
+      before: [createRateLimiter({ name, windowSec: 30, max: 4, redis: redisB, redisKeyPrefix })],
+    });
     try {
       const statuses = [];
       for (const url of [a.url, b.url, a.url, b.url, a.url, b.url]) statuses.push((await get(url)).status);

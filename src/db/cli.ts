@@ -3,8 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../config";
 import { seed } from "../services/seed";
-import { openDatabase } from "./data-source";
-import { lockEmbeddedDatabase } from "./embedded-lock";
+import type { DataSource } from "typeorm";
+import { openConfiguredDatabase } from "./open";
 
 /**
  * npm run migration:run | migration:generate <Name> | seed
@@ -13,39 +13,28 @@ import { lockEmbeddedDatabase } from "./embedded-lock";
 async function main() {
   const [command, name] = process.argv.slice(2);
   const config = loadConfig();
-  const embeddedDir = path.join(config.DATA_DIR, "pglite");
-  let unlock = () => {};
-  if (!config.DATABASE_URL) {
-    fs.mkdirSync(config.DATA_DIR, { recursive: true });
-    unlock = lockEmbeddedDatabase(path.join(config.DATA_DIR, "pglite.lock"));
-  }
-  const options = { url: config.DATABASE_URL, embeddedDir };
+  const database = await openConfiguredDatabase(config);
   try {
     if (command === "run") {
-      const ds = await openDatabase(options);
       console.log("migrations up to date");
-      await ds.destroy();
     } else if (command === "seed") {
-      const ds = await openDatabase(options);
-      const { created } = await seed(ds);
+      const { created } = await seed(database.dataSource);
       console.log(created.length ? `seeded: ${created.join(", ")}` : "seed: nothing missing");
-      await ds.destroy();
     } else if (command === "generate") {
-      if (!name || !/^[A-Z][A-Za-z0-9]+$/.test(name)) throw new Error("usage: npm run migration:generate <PascalCaseName>");
-      await generate(options, name);
+      if (!name || !/^[A-Z][A-Za-z0-9]+$/.test(name))
+        throw new Error("usage: npm run migration:generate <PascalCaseName>");
+      await generate(database.dataSource, name);
     } else {
       throw new Error("usage: cli.ts run | generate <Name> | seed");
     }
   } finally {
-    unlock();
+    await database.close();
   }
 }
 
 /** Writes a migration holding the SQL that takes the migrated schema to the entities. */
-async function generate(options: { url?: string; embeddedDir: string }, name: string) {
-  const ds = await openDatabase(options);
-  const sql = await ds.driver.createSchemaBuilder().log();
-  await ds.destroy();
+async function generate(dataSource: DataSource, name: string) {
+  const sql = await dataSource.driver.createSchemaBuilder().log();
   if (sql.upQueries.length === 0) {
     console.log("entities match the migrations: nothing to generate");
     return;

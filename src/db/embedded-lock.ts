@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { StartupError } from "../config";
 
 /**
  * PGlite has no postmaster to refuse a second opener, and two processes writing
@@ -12,7 +13,12 @@ export function lockEmbeddedDatabase(lockFile: string): () => void {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     const owner = Number(fs.readFileSync(lockFile, "utf8"));
     if (owner && owner !== process.pid && isAlive(owner)) {
-      throw new Error(`The embedded database is in use by process ${owner} (${lockFile}). Stop it, or set DATABASE_URL.`);
+      throw new StartupError(
+        `The embedded database is in use by process ${owner} (${lockFile}). Stop it, or set DATABASE_URL.`,
+        {
+          cause: err,
+        },
+      );
     }
     fs.writeFileSync(lockFile, String(process.pid));
   }

@@ -54,7 +54,9 @@ export function createPgliteDriver(options: PgliteDriverOptions) {
       };
       const timer = setTimeout(() => {
         waiting.splice(waiting.indexOf(grant), 1);
-        reject(new Error(`embedded database busy for ${leaseTimeoutMs} ms (a connection held while waiting for another?)`));
+        reject(
+          new Error(`embedded database busy for ${leaseTimeoutMs} ms (a connection held while waiting for another?)`),
+        );
       }, leaseTimeoutMs);
       waiting.push(grant);
     });
@@ -88,7 +90,11 @@ export function createPgliteDriver(options: PgliteDriverOptions) {
       const callback = typeof params === "function" ? params : cb;
       const values = typeof params === "function" ? undefined : params;
       const result = run(sql, values);
-      if (callback) result.then((r) => callback(null, r), (e: Error) => callback(e));
+      if (callback)
+        result.then(
+          (r) => callback(null, r),
+          (e: Error) => callback(e),
+        );
       return result;
     }
   }
@@ -124,7 +130,10 @@ export function createPgliteDriver(options: PgliteDriverOptions) {
     end(cb?: (err?: Error) => void) {
       const closing = db ? db.then((pg) => pg.close()) : Promise.resolve();
       db = undefined;
-      closing.then(() => cb?.(), (e: Error) => cb?.(e));
+      closing.then(
+        () => cb?.(),
+        (e: Error) => cb?.(e),
+      );
     }
   }
 

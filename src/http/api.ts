@@ -40,9 +40,11 @@ export class Api {
     private readonly jsonLimitBytes: number,
   ) {}
 
-  route<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, P extends z.ZodType = z.ZodUndefined>(
-    spec: RouteSpec<B, Q, P>,
-  ): void {
+  route<
+    B extends z.ZodType = z.ZodUndefined,
+    Q extends z.ZodType = z.ZodUndefined,
+    P extends z.ZodType = z.ZodUndefined,
+  >(spec: RouteSpec<B, Q, P>): void {
     const body = spec.body && strict(spec.body);
     this.registry.registerPath(this.document(spec, body));
     const chain: RequestHandler[] = [...(spec.before ?? [])];
@@ -60,7 +62,8 @@ export class Api {
         ? { description: r.description, content: { [r.contentType ?? "application/json"]: { schema } } }
         : { description: r.description };
     }
-    if (body && !responses[400]) responses[400] = { description: "Validation failed", content: { "application/json": { schema: ErrorSchema } } };
+    if (body && !responses[400])
+      responses[400] = { description: "Validation failed", content: { "application/json": { schema: ErrorSchema } } };
     return {
       method: spec.method,
       path: toOpenApiPath(spec.path),

@@ -5,7 +5,14 @@ export interface ErrorBody {
   error: { code: string; message: string; requestId: string; details?: unknown; stack?: string };
 }
 
-export function sendError(req: Request, res: Response, status: number, code: string, message: string, details?: unknown) {
+export function sendError(
+  req: Request,
+  res: Response,
+  status: number,
+  code: string,
+  message: string,
+  details?: unknown,
+) {
   const body: ErrorBody = { error: { code, message, requestId: String(req.id ?? "") } };
   if (details !== undefined) body.error.details = details;
   res.status(status).json(body);

@@ -13,7 +13,14 @@ export function mountMonitor(app: Application, admin: AdminCredentials): void {
 
 function requireAdmin(admin: AdminCredentials): RequestHandler {
   return (req, res, next) => {
-    if (!admin.email) return sendError(req, res, 503, "MONITOR_NOT_CONFIGURED", "Set ADMIN_EMAIL and ADMIN_PASSWORD to use the monitor");
+    if (!admin.email)
+      return sendError(
+        req,
+        res,
+        503,
+        "MONITOR_NOT_CONFIGURED",
+        "Set ADMIN_EMAIL and ADMIN_PASSWORD to use the monitor",
+      );
     const [scheme, encoded] = (req.headers.authorization ?? "").split(" ");
     if (scheme?.toLowerCase() === "basic" && encoded) {
       const decoded = Buffer.from(encoded, "base64").toString("utf8");

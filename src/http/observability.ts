@@ -11,11 +11,18 @@ export function observability(logger: Logger): RequestHandler[] {
     genReqId: assignRequestId,
     // Probes and scrapes would drown the log.
     autoLogging: { ignore: (req) => req.url === "/health" || req.url === "/metrics" },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
     serializers: {
       // The query string can carry signed-URL signatures: log the path only.
       res: (res) => ({ statusCode: res.statusCode }),
-      req: (req) => ({ id: req.id, method: req.method, url: String(req.url).split("?")[0], headers: req.headers, remoteAddress: req.remoteAddress }),
+      req: (req) => ({
+        id: req.id,
+        method: req.method,
+        url: String(req.url).split("?")[0],
+        headers: req.headers,
+        remoteAddress: req.remoteAddress,
+      }),
     },
   });
   const timing: RequestHandler = (req, res, next) => {

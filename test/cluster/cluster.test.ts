@@ -97,8 +97,13 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     }
     const firstLimited = statuses.indexOf(429);
     assert.ok(firstLimited > 0 && firstLimited <= RATE_LIMIT_MAX, `statuses: ${statuses}`);
-    assert.ok(statuses.slice(firstLimited).every((s) => s === 429), "both processes refuse once the shared budget is spent");
-    const remaining = Number(/r=(\d+)/.exec((await fetch(`${a.baseUrl}/docs/openapi.json`)).headers.get("ratelimit") ?? "")?.[1]);
+    assert.ok(
+      statuses.slice(firstLimited).every((s) => s === 429),
+      "both processes refuse once the shared budget is spent",
+    );
+    const remaining = Number(
+      /r=(\d+)/.exec((await fetch(`${a.baseUrl}/docs/openapi.json`)).headers.get("ratelimit") ?? "")?.[1],
+    );
     assert.equal(remaining, 0);
   });
 });

@@ -25,7 +25,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `src/main.ts` (what `npm start` runs) as its own process; resolves once it logs "server ready". */
-export async function startServerProcess(env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string | undefined>,
+  timeoutMs = 30_000,
+): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(TSX, ["src/main.ts"], {
     cwd: ROOT,
@@ -47,13 +50,22 @@ export async function startServerProcess(env: Record<string, string | undefined>
       return exited;
     },
   };
-  await waitFor(() => output.includes('"msg":"server ready"'), timeoutMs, () => child.exitCode !== null, () => output);
+  await waitFor(
+    () => output.includes('"msg":"server ready"'),
+    timeoutMs,
+    () => child.exitCode !== null,
+    () => output,
+  );
   return handle;
 }
 
 /** Starts a process that is expected to fail start-up; resolves with its exit code and output. */
 export async function runFailingStart(env: Record<string, string | undefined>) {
-  const child = spawn(TSX, ["src/main.ts"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(TSX, ["src/main.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));

@@ -35,7 +35,9 @@ export function registerOpsRoutes(api: Api, deps: HealthDependencies, version: s
     },
     handler: async (_req, res) => {
       const report = await checkReadiness(deps);
-      res.status(report.ready ? 200 : 503).json({ status: report.ready ? "ready" : "unavailable", checks: report.checks });
+      res
+        .status(report.ready ? 200 : 503)
+        .json({ status: report.ready ? "ready" : "unavailable", checks: report.checks });
     },
   });
 

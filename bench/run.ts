@@ -1,0 +1,26 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { benchStartup } from "./startup";
+
+/** `npm run bench`: every benchmark, printed and saved to bench/results/<name>.json. */
+const benches: Record<string, () => Promise<Record<string, unknown>>> = {
+  startup: benchStartup,
+};
+
+async function main() {
+  const only = process.argv[2];
+  const dir = path.join(__dirname, "results");
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, run] of Object.entries(benches)) {
+    if (only && only !== name) continue;
+    const result = { ...(await run()), at: new Date().toISOString(), cpus: os.cpus().length };
+    console.log(JSON.stringify(result, null, 2));
+    fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(result, null, 2));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+/**
+ * Embedded start-up time: from spawning `tsx src/main.ts` to the first 200 on
+ * /health/ready, on a new DATA_DIR (database created, migrated, seeded) and on
+ * a later start (database reopened). Baseline in the same run: bare Colyseus.
+ * Targets: first ≤ 8 s, later ≤ 3 s on 2 cores.
+ */
+const ROOT = path.resolve(__dirname, "..");
+const TSX = path.join(ROOT, "node_modules/.bin/tsx");
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Milliseconds from spawn until `readyPath` answers 200; then SIGTERM and wait for exit. */
+async function timeStart(entry: string, env: Record<string, string>, readyPath: string): Promise<number> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(TSX, [entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: "warn", DATABASE_URL: "", REDIS_URL: "" },
+    stdio: "ignore",
+  });
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}${readyPath}`);
+        if (res.status === 200) return performance.now() - started;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await exited;
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function benchStartup() {
+  const first: number[] = [];
+  const later: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-bench-start-"));
+    try {
+      first.push(await timeStart("src/main.ts", { DATA_DIR: dataDir }, "/health/ready"));
+      later.push(await timeStart("src/main.ts", { DATA_DIR: dataDir }, "/health/ready"));
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    bare.push(await timeStart("bench/baseline/bare-colyseus.ts", {}, "/__healthcheck"));
+  }
+  const result = {
+    name: "startup",
+    runs: RUNS,
+    firstStartMs: Math.round(median(first)),
+    laterStartMs: Math.round(median(later)),
+    bareColyseusMs: Math.round(median(bare)),
+    firstVsBare: +(median(first) / median(bare)).toFixed(2),
+    laterVsBare: +(median(later) / median(bare)).toFixed(2),
+    targets: { firstStartMs: 8000, laterStartMs: 3000 },
+  };
+  return result;
+}
+
+if (require.main === module) {
+  benchStartup().then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
