@@ -1,13 +1,15 @@
-import { defineRoom, defineServer, LobbyRoom, type Server } from "@colyseus/core";
+import { defineRoom, defineServer, LobbyRoom, type Presence, type Server } from "@colyseus/core";
 import { RedisDriver } from "@colyseus/redis-driver";
-import { RedisPresence } from "@colyseus/redis-presence";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import type { Api } from "./src/http/api";
 import { configureHttp, type HttpDependencies } from "./src/http/app";
+import { setRoomServices } from "./src/rooms/services";
 
 export interface ServerOptions {
   /** Colyseus installs SIGTERM/SIGINT handlers and exits when done (off in tests). */
   gracefullyShutdown: boolean;
+  /** Shared with the services (auth-state invalidation): Redis-backed when REDIS_URL is set. */
+  presence: Presence;
   /** Receives the HTTP API once Express is configured (tests read its registry). */
   onHttpReady?: (api: Api) => void;
 }
@@ -19,6 +21,7 @@ export interface ServerOptions {
 export function createServer(deps: HttpDependencies, options: ServerOptions): Server {
   const { config, logger } = deps;
   const redisUrl = config.REDIS_URL;
+  setRoomServices(deps.services);
   return defineServer({
     rooms: {
       lobby: defineRoom(LobbyRoom),
@@ -29,7 +32,7 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
     },
     // SDP offers exceed the 4 KB default; handlers enforce the real per-type limits.
     transport: new WebSocketTransport({ maxPayload: 64 * 1024 }),
-    presence: redisUrl ? new RedisPresence(redisUrl) : undefined,
+    presence: options.presence,
     driver: redisUrl ? new RedisDriver(redisUrl) : undefined,
     publicAddress: config.PUBLIC_ADDRESS,
     logger: logger.child({ module: "colyseus" }),

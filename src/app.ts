@@ -1,5 +1,6 @@
 import "reflect-metadata";
-import type { Server } from "@colyseus/core";
+import { LocalPresence, type Presence, type Server } from "@colyseus/core";
+import { RedisPresence } from "@colyseus/redis-presence";
 import type { Redis } from "ioredis";
 import type { DestinationStream, Logger } from "pino";
 import type { DataSource } from "typeorm";
@@ -9,6 +10,7 @@ import { type OpenedDatabase, openConfiguredDatabase } from "./db/open";
 import type { Api } from "./http/api";
 import { createLogger } from "./logger";
 import { createRedis } from "./redis";
+import { createServices, type Services, startServices } from "./services";
 import { seed } from "./services/seed";
 import pkg from "../package.json";
 
@@ -27,6 +29,8 @@ export interface RunningApp {
   server: Server;
   dataSource: DataSource;
   redis?: Redis;
+  presence: Presence;
+  services: Services;
   api: Api;
   port: number;
   /** Same path as SIGTERM: rooms finish, then the database and Redis close. */
@@ -54,11 +58,17 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL) : undefined;
   if (redis) releases.unshift(() => redis.quit().then(() => undefined));
 
+  // Colyseus and our services share one presence: Redis pub/sub across processes, or in-process.
+  const presence: Presence = config.REDIS_URL ? new RedisPresence(config.REDIS_URL) : new LocalPresence();
+  const services = createServices({ config, dataSource, presence, redis, logger });
+  await startServices(services, config);
+  releases.unshift(() => services.authState.stop());
+
   let shuttingDown = false;
   let api: Api | undefined;
   const server = createServer(
-    { config, logger, dataSource, redis, version: pkg.version, isShuttingDown: () => shuttingDown },
-    { gracefullyShutdown: options.exitOnShutdown, onHttpReady: (a) => (api = a) },
+    { config, logger, dataSource, redis, services, version: pkg.version, isShuttingDown: () => shuttingDown },
+    { gracefullyShutdown: options.exitOnShutdown, presence, onHttpReady: (a) => (api = a) },
   );
   server.onBeforeShutdown(() => {
     shuttingDown = true;
@@ -87,6 +97,8 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     server,
     dataSource,
     redis,
+    presence,
+    services,
     api: api!,
     port,
     stop: () => server.gracefullyShutdown(false),

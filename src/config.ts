@@ -62,6 +62,9 @@ const envSchema = z.object({
     .default(["eu", "na", "sa", "as", "af", "oc"]),
   CALL_DURATION_SEC: seconds.default(45),
   CHOICE_TIMEOUT_SEC: seconds.default(60),
+  /** Where verification codes go in production (an email/SMS gateway); unset = the log. */
+  NOTIFIER_WEBHOOK_URL: url(["http:", "https:"]),
+  NOTIFIER_WEBHOOK_TOKEN: optionalString,
   ADMIN_EMAIL: optionalString.pipe(z.email().optional()),
   ADMIN_PASSWORD: optionalString,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ADMIN, isClusterMode, testApp } from "./helpers/app";
+import { isClusterMode, testApp } from "./helpers/app";
 
 describe("operations endpoints", () => {
   it("GET /health is alive", async () => {
@@ -55,35 +55,6 @@ describe("operations endpoints", () => {
     const text = await (await fetch("/metrics")).text();
     assert.doesNotMatch(text, /12345/);
     assert.match(text, /route="unmatched",status="404"/);
-  });
-
-  describe("/monitor", () => {
-    const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
-
-    it("asks for credentials", async () => {
-      const { fetch } = await testApp();
-      const res = await fetch("/monitor/");
-      assert.equal(res.status, 401);
-      assert.match(res.headers.get("www-authenticate") ?? "", /^Basic/);
-      assert.equal((await res.json()).error.code, "UNAUTHORIZED");
-    });
-
-    it("refuses wrong credentials", async () => {
-      const { fetch } = await testApp();
-      const res = await fetch("/monitor/", { headers: { Authorization: basic(ADMIN.email, "wrong") } });
-      assert.equal(res.status, 401);
-    });
-
-    it("serves the panel and its API to the admin", async () => {
-      const { fetch } = await testApp();
-      const auth = { Authorization: basic(ADMIN.email.toUpperCase(), ADMIN.password) };
-      const page = await fetch("/monitor/", { headers: auth });
-      assert.equal(page.status, 200);
-      assert.match(page.headers.get("content-type") ?? "", /html/);
-      const api = await fetch("/monitor/api", { headers: auth });
-      assert.equal(api.status, 200);
-      assert.ok(Array.isArray((await api.json()).rooms));
-    });
   });
 
   it("reports the runtime mode it was started in", async () => {

@@ -41,7 +41,7 @@ async function generate(dataSource: DataSource, name: string) {
   }
   const timestamp = Date.now();
   const lines = (queries: typeof sql.upQueries) =>
-    queries.map((q) => `    await q.query(${JSON.stringify(q.query)});`).join("\n");
+    queries.map((q) => `    await q.query(${sqlLiteral(q.query.trim())});`).join("\n");
   const file = path.join(__dirname, "migrations", `${timestamp}-${name}.ts`);
   fs.writeFileSync(
     file,
@@ -61,6 +61,11 @@ ${lines(sql.downQueries.reverse())}
 `,
   );
   console.log(`wrote ${path.relative(process.cwd(), file)}; add it to src/db/migrations/index.ts`);
+}
+
+/** SQL as a readable template literal, or a JSON string when it holds backticks or ${. */
+function sqlLiteral(sql: string): string {
+  return /`|\$\{|\\/.test(sql) ? JSON.stringify(sql) : `\`${sql}\``;
 }
 
 main().catch((err) => {

@@ -3,6 +3,7 @@ import helmet from "helmet";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Config } from "../config";
+import type { Services } from "../services";
 import type { HealthDependencies } from "../services/health";
 import { Api } from "./api";
 import { installCorsPolicy } from "./cors";
@@ -11,12 +12,15 @@ import { mountMonitor } from "./monitor";
 import { observability } from "./observability";
 import { createRegistry } from "./openapi";
 import { createRateLimiter } from "./rate-limit";
+import { registerAuthRoutes } from "./routes/auth";
 import { registerOpsRoutes } from "./routes/ops";
+import { registerUserRoutes } from "./routes/users";
 
 export interface HttpDependencies extends HealthDependencies {
   config: Config;
   logger: Logger;
   redis?: Redis;
+  services: Services;
   version: string;
 }
 
@@ -48,9 +52,21 @@ export function configureHttp(app: Application, deps: HttpDependencies): Api {
     }),
   );
 
+  // Stricter per-IP budget where passwords are guessed.
+  const authLimiter = createRateLimiter({
+    name: "auth",
+    windowSec: config.RATE_LIMIT_WINDOW_SEC,
+    max: config.AUTH_RATE_LIMIT_MAX,
+    redis: deps.redis,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+  });
+  app.use("/api/auth", authLimiter);
+
   const api = new Api(app, createRegistry(), config.JSON_BODY_LIMIT_KB * 1024);
   registerOpsRoutes(api, deps, deps.version);
-  mountMonitor(app, { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD });
+  registerAuthRoutes(api, deps.services, config);
+  registerUserRoutes(api, deps.services);
+  mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [authLimiter] });
 
   app.use(notFoundHandler);
   app.use(errorHandler({ exposeStack: config.NODE_ENV === "development" }));

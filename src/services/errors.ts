@@ -10,8 +10,9 @@ export class AppError extends Error {
     readonly details?: unknown,
     /** Extra response headers, e.g. Retry-After. */
     readonly headers?: Record<string, string>,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = "AppError";
   }
 }

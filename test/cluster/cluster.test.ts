@@ -14,7 +14,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
   let a: ServerProcess;
   let b: ServerProcess;
   let dropDatabase: (() => Promise<void>) | undefined;
-  const RATE_LIMIT_MAX = 12;
+  const RATE_LIMIT_MAX = 40;
 
   before(async function () {
     if (!DATABASE_URL || !REDIS_URL) {
@@ -29,6 +29,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
       REDIS_URL,
       REDIS_KEY_PREFIX: `cluster-${randomBytes(4).toString("hex")}:`,
       RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),
+      AUTH_RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),
       RATE_LIMIT_WINDOW_SEC: "60",
       DATA_DIR: `/tmp/arcadia-cluster-${process.pid}`,
     };
@@ -86,6 +87,44 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     } finally {
       await host.leave();
     }
+  });
+
+  const post = (server: ServerProcess, path: string, body: unknown, token?: string) =>
+    fetch(`${server.baseUrl}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  const meOn = (server: ServerProcess, token: string) =>
+    fetch(`${server.baseUrl}/api/auth/me`, { headers: { Authorization: `Bearer ${token}` } });
+
+  it("logout-all on one process revokes the access token on the other at once", async () => {
+    const email = `cluster-${randomBytes(4).toString("hex")}@arcadia.test`;
+    const registered = await post(a, "/api/auth/register", {
+      email,
+      password: "Cluster-pass-1",
+      displayName: "Clustered",
+    });
+    assert.equal(registered.status, 201);
+    const { accessToken } = await registered.json();
+    assert.equal((await meOn(b, accessToken)).status, 200, "B has the token cached as valid");
+    assert.equal((await post(a, "/api/auth/logout-all", {}, accessToken)).status, 204);
+    const after = await meOn(b, accessToken);
+    assert.equal(after.status, 401);
+    assert.equal((await after.json()).error.code, "TOKEN_REVOKED");
+  });
+
+  it("failed logins count across processes toward the account lockout", async () => {
+    const email = `lockout-${randomBytes(4).toString("hex")}@arcadia.test`;
+    assert.equal(
+      (await post(b, "/api/auth/register", { email, password: "Lockout-pass-1", displayName: "Locked" })).status,
+      201,
+    );
+    const statuses = [];
+    for (let i = 0; i < 10; i++)
+      statuses.push((await post(i % 2 ? a : b, "/api/auth/login", { email, password: `bad-${i}` })).status);
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 401, 401, 401, 401, 429]);
+    assert.equal((await post(a, "/api/auth/login", { email, password: "Lockout-pass-1" })).status, 429);
   });
 
   it("the global rate limit counts requests to both processes together", async () => {

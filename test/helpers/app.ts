@@ -19,6 +19,7 @@ export interface TestApp {
 }
 
 let shared: Promise<TestApp> | undefined;
+let booted: TestApp | undefined;
 const cleanups: Array<() => Promise<void>> = [];
 
 /**
@@ -27,7 +28,12 @@ const cleanups: Array<() => Promise<void>> = [];
  * PostgreSQL database plus Redis when DATABASE_URL / REDIS_URL are set.
  */
 export function testApp(): Promise<TestApp> {
-  return (shared ??= boot());
+  return (shared ??= boot().then((t) => (booted = t)));
+}
+
+/** The shared app if a suite booted it, without booting it. */
+export function peekTestApp(): TestApp | undefined {
+  return booted;
 }
 
 export function isClusterMode() {
@@ -52,6 +58,7 @@ async function boot(): Promise<TestApp> {
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     RATE_LIMIT_MAX: "100000",
+    AUTH_RATE_LIMIT_MAX: "50000",
     REDIS_KEY_PREFIX: `test-${process.pid}:`,
     CORS_ORIGINS: "https://game.arcadia.test",
   });
@@ -79,4 +86,5 @@ export async function stopTestApp() {
   if (!shared) return;
   for (const cleanup of cleanups.splice(0)) await cleanup();
   shared = undefined;
+  booted = undefined;
 }

@@ -1,8 +1,23 @@
-import { stopTestApp } from "./app";
+import assert from "node:assert/strict";
+import { peekTestApp, stopTestApp } from "./app";
+import { handledSecrets } from "./users";
 
-/** Mocha root hooks: the shared server is stopped once, after every suite. */
+/** Mocha root hooks: the whole run's logs are audited for secrets, then the shared server stops. */
 export const mochaHooks = {
   async afterAll() {
-    await stopTestApp();
+    const app = peekTestApp();
+    try {
+      if (app) {
+        const logs = app.logs.join("");
+        const leaked = [...handledSecrets].filter((secret) => logs.includes(secret));
+        assert.deepEqual(
+          leaked.map((s) => `${s.slice(0, 6)}…`),
+          [],
+          "passwords or tokens found in the server logs",
+        );
+      }
+    } finally {
+      await stopTestApp();
+    }
   },
 };

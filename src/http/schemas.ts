@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { ROLES } from "../entities/User";
+import "./openapi";
+
+/** Response and input schemas shared by several routers. */
+
+export const UserSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string().optional(),
+    displayName: z.string(),
+    role: z.enum(ROLES),
+    isGuest: z.boolean(),
+    createdAt: z.iso.datetime(),
+    emailVerified: z.boolean().optional(),
+    phone: z.string().optional(),
+    phoneVerified: z.boolean().optional(),
+  })
+  .openapi("User");
+
+export const SessionSchema = z
+  .object({
+    user: UserSchema,
+    accessToken: z.string(),
+    refreshToken: z.string(),
+    expiresIn: z.number().int().openapi({ description: "Access token lifetime in seconds" }),
+  })
+  .openapi("Session");
+
+export const UserIdParams = z.object({ id: z.uuid() });
+
+/** 1–32 visible characters; control characters removed, whitespace collapsed. */
+export const DisplayName = z
+  .string()
+  .transform((s) =>
+    s
+      .replace(/\p{Cc}/gu, "")
+      .replace(/\s+/g, " ")
+      .trim(),
+  )
+  .pipe(z.string().min(2).max(32));

@@ -1,0 +1,35 @@
+import { ErrorCode, ServerError } from "@colyseus/core";
+import type { Role } from "../entities";
+import { AppError } from "../services/errors";
+import { roomServices } from "./services";
+
+/** What an authenticated room client carries as `client.auth`. */
+export interface RoomAuth {
+  userId: string;
+  role: Role;
+  displayName: string;
+}
+
+/**
+ * The one `static onAuth` of every room that needs a signed-in user: the token
+ * the SDK sends (`client.auth.token`) is checked exactly like an HTTP bearer
+ * token, including revocation. Failures reject the join with the reason.
+ */
+export async function authenticateRoomClient(token: string | undefined): Promise<RoomAuth> {
+  if (!token) throw new ServerError(ErrorCode.AUTH_FAILED, "UNAUTHORIZED: sign in first (client.auth.token)");
+  try {
+    const { userId, role, displayName } = await roomServices().auth.authenticate(token);
+    return { userId, role, displayName };
+  } catch (err) {
+    if (err instanceof AppError) throw new ServerError(ErrorCode.AUTH_FAILED, `${err.code}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** For rooms that need a role (moderation tools): authenticate, then check it. */
+export async function authenticateRoomClientWithRole(token: string | undefined, roles: Role[]): Promise<RoomAuth> {
+  const auth = await authenticateRoomClient(token);
+  if (!roles.includes(auth.role))
+    throw new ServerError(ErrorCode.AUTH_FAILED, `FORBIDDEN: requires ${roles.join(" or ")}`);
+  return auth;
+}

@@ -1,0 +1,209 @@
+import { randomInt } from "node:crypto";
+import type { DataSource, EntityManager } from "typeorm";
+import { type Role, User } from "../entities";
+import { ACCESS_TOKEN_TTL_SEC, signAccessToken, verifyAccessToken } from "./access-tokens";
+import type { AttemptCounter } from "./attempt-counter";
+import type { AuthStateCache } from "./auth-state";
+import { AppError, conflict, forbidden, unauthorized } from "./errors";
+import { checkPasswordPolicy, hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords";
+import {
+  familyOf,
+  issueRefreshToken,
+  revokeAllForUser,
+  revokeFamily,
+  rotationError,
+  spendRefreshToken,
+} from "./refresh-tokens";
+import { toSelfView, type UserSelfView } from "./user-views";
+
+export interface AuthDependencies {
+  dataSource: DataSource;
+  jwtSecret: string;
+  authState: AuthStateCache;
+  loginFailures: AttemptCounter;
+}
+
+/** Who a valid access token belongs to. */
+export interface Principal {
+  userId: string;
+  role: Role;
+  displayName: string;
+  /** The refresh-token family of the login this access token came from. */
+  familyId?: string;
+}
+
+export interface SessionBundle {
+  user: UserSelfView;
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+export const LOGIN_LOCKOUT = { maxFailures: 10, windowSec: 15 * 60 };
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/**
+ * Accounts and sessions: registration, logins (password, device), refresh-token
+ * rotation with reuse detection, logouts, password changes, and the access
+ * check used by HTTP routes and rooms alike.
+ */
+export class AuthService {
+  constructor(private readonly deps: AuthDependencies) {}
+
+  /** New account, or, when `guestId` is given, the guest account upgraded in place (same id, same wallet). */
+  async register(input: { email: string; password: string; displayName: string }, guestId?: string) {
+    const email = normalizeEmail(input.email);
+    checkPasswordPolicy(input.password, { email, displayName: input.displayName });
+    const passwordHash = await hashPassword(input.password);
+    try {
+      return await this.deps.dataSource.transaction(async (m) => {
+        let user: User;
+        if (guestId) {
+          const guest = await m.findOne(User, { where: { id: guestId }, lock: { mode: "pessimistic_write" } });
+          if (!guest || guest.deletedAt) throw unauthorized();
+          if (!guest.isGuest) throw conflict("ALREADY_REGISTERED", "This account already has an email");
+          guest.email = email;
+          guest.passwordHash = passwordHash;
+          guest.displayName = input.displayName;
+          guest.isGuest = false;
+          user = await m.save(guest);
+        } else {
+          user = await m.save(m.create(User, { email, passwordHash, displayName: input.displayName }));
+        }
+        return this.issueSession(m, user);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict("EMAIL_TAKEN", "An account with this email already exists");
+      throw err;
+    }
+  }
+
+  /**
+   * Unknown email and wrong password answer alike, in comparable time. After
+   * LOGIN_LOCKOUT.maxFailures failures in the window the account is locked
+   * (429) until the window ends, whatever the password.
+   */
+  async login(input: { email: string; password: string }): Promise<SessionBundle> {
+    const email = normalizeEmail(input.email);
+    const key = `login:${email}`;
+    const { count, resetSec } = await this.deps.loginFailures.peek(key);
+    if (count >= LOGIN_LOCKOUT.maxFailures) throw accountLocked(resetSec);
+
+    const user = await this.deps.dataSource.getRepository(User).findOne({ where: { email } });
+    const verdict =
+      user?.passwordHash && !user.deletedAt
+        ? await verifyPassword(user.passwordHash, input.password)
+        : (await verifyAgainstDummy(input.password), { ok: false, needsRehash: false });
+    if (!user || !verdict.ok) {
+      const failures = await this.deps.loginFailures.hit(key, LOGIN_LOCKOUT.windowSec);
+      if (failures.count >= LOGIN_LOCKOUT.maxFailures) throw accountLocked(failures.resetSec);
+      throw unauthorized("Wrong email or password", "INVALID_CREDENTIALS");
+    }
+    await this.deps.loginFailures.reset(key);
+    return this.deps.dataSource.transaction(async (m) => {
+      if (verdict.needsRehash)
+        await m.update(User, { id: user.id }, { passwordHash: await hashPassword(input.password) });
+      return this.issueSession(m, user);
+    });
+  }
+
+  /** One guest account per device id, created on first use. */
+  async guest(deviceId: string): Promise<SessionBundle> {
+    return this.deps.dataSource.transaction(async (m) => {
+      await m
+        .createQueryBuilder()
+        .insert()
+        .into(User)
+        .values({ deviceId, isGuest: true, displayName: `Guest ${randomInt(1000, 10000)}` })
+        .orIgnore()
+        .execute();
+      const user = await m.findOneOrFail(User, { where: { deviceId } });
+      if (user.deletedAt) throw forbidden("This account was deleted", "ACCOUNT_DELETED");
+      if (!user.isGuest) throw conflict("DEVICE_REGISTERED", "This device's account has an email: log in with it");
+      return this.issueSession(m, user);
+    });
+  }
+
+  /** Spends the refresh token for a new pair. A spent token revokes its whole family. */
+  async refresh(refreshToken: string): Promise<SessionBundle> {
+    const outcome = await this.deps.dataSource.transaction(async (m) => {
+      const spent = await spendRefreshToken(m, refreshToken);
+      if (!spent.ok) return spent;
+      const user = await m.findOne(User, { where: { id: spent.userId } });
+      if (!user || user.deletedAt) return { ok: false as const, reason: "revoked" as const };
+      return { ok: true as const, bundle: await this.issueSession(m, user, spent.familyId) };
+    });
+    // Outside the transaction: a reuse's family revocation must commit before we answer 401.
+    if (!outcome.ok) throw rotationError(outcome);
+    return outcome.bundle;
+  }
+
+  /** Ends one login: the family of the given refresh token, or of the access token's login. */
+  async logout(from: { refreshToken?: string; familyId?: string }): Promise<void> {
+    await this.deps.dataSource.transaction(async (m) => {
+      const familyId = from.refreshToken ? (await familyOf(m, from.refreshToken))?.familyId : from.familyId;
+      if (familyId) await revokeFamily(m, familyId);
+    });
+  }
+
+  /** Every access and refresh token of the user stops working, on every process. */
+  async logoutAll(userId: string): Promise<void> {
+    await this.deps.dataSource.transaction((m) => this.revokeEverything(m, userId));
+    await this.deps.authState.invalidate(userId);
+  }
+
+  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
+    const users = this.deps.dataSource.getRepository(User);
+    const user = await users.findOneOrFail({ where: { id: userId } });
+    if (!user.passwordHash || !(await verifyPassword(user.passwordHash, currentPassword)).ok) {
+      throw new AppError(403, "INVALID_CREDENTIALS", "The current password is wrong");
+    }
+    checkPasswordPolicy(newPassword, { email: user.email, displayName: user.displayName });
+    const passwordHash = await hashPassword(newPassword);
+    await this.deps.dataSource.transaction(async (m) => {
+      await m.update(User, { id: userId }, { passwordHash });
+      await this.revokeEverything(m, userId);
+    });
+    await this.deps.authState.invalidate(userId);
+  }
+
+  /** Bumps the token version and revokes all refresh families, in the caller's transaction. */
+  async revokeEverything(m: EntityManager, userId: string): Promise<void> {
+    await m.increment(User, { id: userId }, "tokenVersion", 1);
+    await revokeAllForUser(m, userId);
+  }
+
+  /**
+   * The access check for HTTP and rooms: signature, claims, then the user's
+   * current token version (cached; no database round trip in the steady state).
+   */
+  async authenticate(accessToken: string): Promise<Principal> {
+    const claims = verifyAccessToken(this.deps.jwtSecret, accessToken);
+    const state = await this.deps.authState.get(claims.sub);
+    if (!state || state.deleted) throw unauthorized("Account no longer exists", "INVALID_TOKEN");
+    if (claims.ver !== state.tokenVersion) throw unauthorized("Access token revoked", "TOKEN_REVOKED");
+    return { userId: claims.sub, role: state.role, displayName: state.displayName, familyId: claims.fid };
+  }
+
+  private async issueSession(m: EntityManager, user: User, familyId?: string): Promise<SessionBundle> {
+    const { token, familyId: fid } = await issueRefreshToken(m, user.id, familyId);
+    return {
+      user: toSelfView(user),
+      accessToken: signAccessToken(this.deps.jwtSecret, { sub: user.id, role: user.role, ver: user.tokenVersion, fid }),
+      refreshToken: token,
+      expiresIn: ACCESS_TOKEN_TTL_SEC,
+    };
+  }
+}
+
+function accountLocked(retryAfterSec: number) {
+  return new AppError(429, "ACCOUNT_LOCKED", `Too many failed logins; try again in ${retryAfterSec} s`, undefined, {
+    "Retry-After": String(retryAfterSec),
+  });
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  return e?.code === "23505" || e?.driverError?.code === "23505";
+}

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { User } from "../src/entities";
+import { LOGIN_LOCKOUT } from "../src/services/auth";
+import { ADMIN, testApp } from "./helpers/app";
+import { bearer, json, login, register, remember, uniqueEmail } from "./helpers/users";
+
+describe("roles, admin and brute force", () => {
+  before(() => remember(ADMIN.password));
+
+  it("ADMIN_EMAIL / ADMIN_PASSWORD created the admin account at start", async () => {
+    const admin = await login(ADMIN.email, ADMIN.password);
+    assert.equal(admin.user.role, "admin");
+  });
+
+  describe("/monitor", () => {
+    it("401 without credentials (a sign-in form for browsers)", async () => {
+      const { fetch } = await testApp();
+      const api = await fetch("/monitor/", { headers: { Accept: "application/json" } });
+      assert.equal(api.status, 401);
+      assert.equal((await api.json()).error.code, "UNAUTHORIZED");
+      const page = await fetch("/monitor/", { headers: { Accept: "text/html" } });
+      assert.equal(page.status, 401);
+      assert.match(await page.text(), /<form method="post" action="\/monitor\/login">/);
+    });
+
+    it("403 for a signed-in non-admin", async () => {
+      const { fetch } = await testApp();
+      const user = await register();
+      assert.equal((await fetch("/monitor/", { headers: bearer(user.accessToken) })).status, 403);
+    });
+
+    it("serves the panel and its API to an admin bearer", async () => {
+      const { fetch } = await testApp();
+      const admin = await login(ADMIN.email, ADMIN.password);
+      const page = await fetch("/monitor/", { headers: bearer(admin.accessToken) });
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get("content-type") ?? "", /html/);
+      const rooms = await fetch("/monitor/api", { headers: bearer(admin.accessToken) });
+      assert.equal(rooms.status, 200);
+      assert.ok(Array.isArray((await rooms.json()).rooms));
+    });
+
+    it("accepts the admin_session cookie set by /api/auth/login, scoped to /monitor", async () => {
+      const { fetch } = await testApp();
+      const res = await fetch("/api/auth/login", json({ email: ADMIN.email, password: ADMIN.password }));
+      const body = await res.json();
+      remember(body.accessToken);
+      remember(body.refreshToken);
+      const cookie = res.headers.getSetCookie().find((c) => c.startsWith("admin_session="))!;
+      assert.match(cookie, /Path=\/monitor/);
+      assert.match(cookie, /HttpOnly/i);
+      assert.match(cookie, /SameSite=Strict/i);
+      const page = await fetch("/monitor/api", { headers: { Cookie: cookie.split(";")[0] } });
+      assert.equal(page.status, 200);
+      const user = await fetch("/api/auth/login", json({ email: (await register()).email, password: "x" }));
+      assert.ok(!user.headers.getSetCookie().some((c) => c.startsWith("admin_session=")));
+    });
+
+    it("the sign-in form sets the cookie for admins only", async () => {
+      const { fetch } = await testApp();
+      const form = (email: string, password: string) =>
+        fetch("/monitor/login", {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ email, password }).toString(),
+          redirect: "manual",
+        });
+      const ok = await form(ADMIN.email, ADMIN.password);
+      assert.equal(ok.status, 303);
+      assert.equal(ok.headers.get("location"), "/monitor/");
+      const cookie = ok.headers.getSetCookie().find((c) => c.startsWith("admin_session="))!;
+      remember(cookie.split(";")[0].split("=")[1]);
+      assert.equal((await fetch("/monitor/api", { headers: { Cookie: cookie.split(";")[0] } })).status, 200);
+      const user = await register();
+      assert.equal((await form(user.email, user.password)).status, 403);
+      assert.equal((await form(ADMIN.email, "wrong-password")).status, 401);
+    });
+  });
+
+  describe("brute force", () => {
+    it(`locks an account after ${LOGIN_LOCKOUT.maxFailures} failed logins, even for the right password`, async () => {
+      const { fetch } = await testApp();
+      const victim = await register();
+      const attempt = (password: string) => fetch("/api/auth/login", json({ email: victim.email, password }));
+      for (let i = 1; i < LOGIN_LOCKOUT.maxFailures; i++) assert.equal((await attempt(`wrong-${i}`)).status, 401);
+      const locked = await attempt("wrong-last");
+      assert.equal(locked.status, 429);
+      assert.equal((await locked.json()).error.code, "ACCOUNT_LOCKED");
+      const retryAfter = Number(locked.headers.get("retry-after"));
+      assert.ok(retryAfter > 0 && retryAfter <= LOGIN_LOCKOUT.windowSec);
+      const right = await attempt(victim.password);
+      assert.equal(right.status, 429, "the right password does not open a locked account");
+    });
+
+    it("locks unknown emails the same way (no account enumeration)", async () => {
+      const { fetch } = await testApp();
+      const email = uniqueEmail("ghost");
+      let last = 0;
+      for (let i = 0; i < LOGIN_LOCKOUT.maxFailures; i++)
+        last = (await fetch("/api/auth/login", json({ email, password: "nope-nope" }))).status;
+      assert.equal(last, 429);
+    });
+
+    it("a success resets the failure count", async () => {
+      const { fetch } = await testApp();
+      const user = await register();
+      for (let i = 0; i < LOGIN_LOCKOUT.maxFailures - 1; i++)
+        await fetch("/api/auth/login", json({ email: user.email, password: "bad-pass" }));
+      await login(user.email, user.password);
+      assert.equal((await fetch("/api/auth/login", json({ email: user.email, password: "bad-pass" }))).status, 401);
+    });
+
+    it("applies the stricter per-IP auth limit on /api/auth/*", async () => {
+      const { fetch, app } = await testApp();
+      assert.ok(app.config.AUTH_RATE_LIMIT_MAX < app.config.RATE_LIMIT_MAX);
+      const auth = await fetch("/api/auth/me");
+      assert.match(auth.headers.get("ratelimit-policy") ?? "", new RegExp(`q=${app.config.AUTH_RATE_LIMIT_MAX};`));
+      const other = await fetch("/docs/openapi.json");
+      assert.match(other.headers.get("ratelimit-policy") ?? "", new RegExp(`q=${app.config.RATE_LIMIT_MAX};`));
+    });
+  });
+
+  it("role changes take effect on the next request", async () => {
+    const { app, fetch } = await testApp();
+    const user = await register();
+    await app.dataSource.getRepository(User).update({ id: user.user.id }, { role: "admin" });
+    await app.services.authState.invalidate(user.user.id);
+    assert.equal((await fetch("/monitor/api", { headers: bearer(user.accessToken) })).status, 200);
+  });
+});
