@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { User } from "../src/entities";
 import { LOGIN_LOCKOUT } from "../src/services/auth";
 import { ADMIN, testApp } from "./helpers/app";
-import { bearer, json, login, register, remember, uniqueEmail } from "./helpers/users";
+import { bearer, json, login, me, register, remember, uniqueEmail } from "./helpers/users";
 
 describe("roles, admin and brute force", () => {
   before(() => remember(ADMIN.password));
@@ -118,6 +118,19 @@ describe("roles, admin and brute force", () => {
       const other = await fetch("/docs/openapi.json");
       assert.match(other.headers.get("ratelimit-policy") ?? "", new RegExp(`q=${app.config.RATE_LIMIT_MAX};`));
     });
+  });
+
+  it("start-up updates an existing ADMIN_EMAIL account: password, role, and its old sessions end", async () => {
+    const { app } = await testApp();
+    const account = await register();
+    const newPassword = remember(`Admin-${Date.now()}-pw`);
+    await app.services.users.ensureAdmin(account.email.toUpperCase(), newPassword);
+    assert.equal((await me(account.accessToken)).status, 401, "sessions from before the change end");
+    const admin = await login(account.email, newPassword);
+    assert.equal(admin.user.role, "admin");
+    assert.equal((await me(admin.accessToken)).status, 200);
+    await app.services.users.ensureAdmin(account.email, newPassword);
+    assert.equal((await me(admin.accessToken)).status, 200, "an unchanged admin keeps its sessions");
   });
 
   it("role changes take effect on the next request", async () => {

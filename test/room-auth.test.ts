@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { type Client as ColyseusClient, matchMaker, Room } from "@colyseus/core";
 import jwt from "jsonwebtoken";
 import { ACCESS_AUDIENCE, TOKEN_ISSUER } from "../src/services/access-tokens";
-import { authenticateRoomClient, type RoomAuth } from "../src/rooms/auth";
-import { testApp } from "./helpers/app";
-import { bearer, register } from "./helpers/users";
+import { authenticateRoomClient, authenticateRoomClientWithRole, type RoomAuth } from "../src/rooms/auth";
+import { ADMIN, testApp } from "./helpers/app";
+import { bearer, login, register } from "./helpers/users";
 
 /** A probe room using the shared onAuth, defined only for this test. */
 class AuthProbeRoom extends Room {
@@ -14,12 +14,20 @@ class AuthProbeRoom extends Room {
   }
 }
 
+class ModeratorProbeRoom extends Room {
+  static onAuth = (token: string) => authenticateRoomClientWithRole(token, ["moderator", "admin"]);
+}
+
 describe("room authentication (shared onAuth, real SDK clients)", () => {
   before(async () => {
     await testApp();
     matchMaker.defineRoomType("auth_probe", AuthProbeRoom);
+    matchMaker.defineRoomType("moderator_probe", ModeratorProbeRoom);
   });
-  after(() => matchMaker.removeRoomType("auth_probe"));
+  after(() => {
+    matchMaker.removeRoomType("auth_probe");
+    matchMaker.removeRoomType("moderator_probe");
+  });
 
   const joinWith = async (token?: string) => {
     const client = (await testApp()).sdk();
@@ -71,5 +79,16 @@ describe("room authentication (shared onAuth, real SDK clients)", () => {
     const account = await register();
     await assert.rejects(joinWith(account.refreshToken), /INVALID_TOKEN/);
     await assert.rejects(joinWith("garbage"), /INVALID_TOKEN/);
+  });
+
+  it("the role check admits moderators and admins only", async () => {
+    const join = async (token: string) => {
+      const client = (await testApp()).sdk();
+      client.auth.token = token;
+      return client.joinOrCreate("moderator_probe");
+    };
+    await assert.rejects(join((await register()).accessToken), /FORBIDDEN/);
+    const room = await join((await login(ADMIN.email, ADMIN.password)).accessToken);
+    await room.leave();
   });
 });

@@ -3,7 +3,7 @@ import express, { type RequestHandler } from "express";
 import type { AuthService } from "../services/auth";
 import { AppError } from "../services/errors";
 import type { Api } from "./api";
-import { bearerToken } from "./auth-middleware";
+import { bearerToken, requireRole } from "./auth-middleware";
 import { ADMIN_COOKIE, readCookies, setAdminCookie } from "./cookies";
 import { sendError } from "./errors";
 
@@ -59,15 +59,13 @@ export function mountMonitor(api: Api, auth: AuthService, options: { secure: boo
     },
   );
 
-  const requireAdmin: RequestHandler = async (req, res, next) => {
+  /** Bearer or admin cookie → req.principal; none → 401 (the form for browsers). */
+  const signedIn: RequestHandler = async (req, res, next) => {
     const token = bearerToken(req) ?? readCookies(req)[ADMIN_COOKIE];
-    const principal = token ? await auth.authenticate(token).catch(() => undefined) : undefined;
-    if (!principal) {
-      if (req.accepts(["json", "html"]) === "html") return void res.status(401).type("html").send(loginPage());
-      return sendError(req, res, 401, "UNAUTHORIZED", "Admin sign-in required (bearer token or /monitor/login)");
-    }
-    if (principal.role !== "admin") return sendError(req, res, 403, "FORBIDDEN", "Admins only");
-    next();
+    req.principal = token ? await auth.authenticate(token).catch(() => undefined) : undefined;
+    if (req.principal) return next();
+    if (req.accepts(["json", "html"]) === "html") return void res.status(401).type("html").send(loginPage());
+    sendError(req, res, 401, "UNAUTHORIZED", "Admin sign-in required (bearer token or /monitor/login)");
   };
-  app.use("/monitor", requireAdmin, monitor());
+  app.use("/monitor", signedIn, requireRole("admin"), monitor());
 }
