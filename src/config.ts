@@ -53,6 +53,9 @@ const envSchema = z.object({
   STRIPE_SECRET_KEY: optionalString,
   STRIPE_API_URL: url(["http:", "https:"]),
   STRIPE_WEBHOOK_SECRET: optionalString,
+  /** Where Stripe Checkout sends the player back; {CHECKOUT_SESSION_ID} is filled in by Stripe. */
+  CHECKOUT_SUCCESS_URL: z.url().default("http://localhost:2567/checkout/success?session_id={CHECKOUT_SESSION_ID}"),
+  CHECKOUT_CANCEL_URL: z.url().default("http://localhost:2567/checkout/cancelled"),
   HIVE_WEBHOOK_SECRET: optionalString,
   TURN_SHARED_SECRET: optionalString,
   TURN_URIS: csv.default([]),

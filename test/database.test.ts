@@ -23,8 +23,6 @@ describe("database", () => {
   it("the first start seeded the demo content, and seeding again adds nothing", async () => {
     const { app } = await testApp();
     const users = app.dataSource.getRepository(User);
-    // PostgreSQL test databases are created empty and not seeded by start-up; seed once here.
-    if (app.config.DATABASE_URL) await seed(app.dataSource);
     assert.equal(await users.countBy({ deviceId: DEMO_DEVICE_ID }), 1);
     assert.deepEqual(await seed(app.dataSource), { created: [] });
     assert.equal(await users.countBy({ deviceId: DEMO_DEVICE_ID }), 1);

@@ -60,7 +60,18 @@ ${lines(sql.downQueries.reverse())}
 }
 `,
   );
-  console.log(`wrote ${path.relative(process.cwd(), file)}; add it to src/db/migrations/index.ts`);
+  registerMigration(`${name}${timestamp}`, `${timestamp}-${name}`);
+  console.log(`wrote ${path.relative(process.cwd(), file)} and listed it in src/db/migrations/index.ts`);
+}
+
+/** Adds the new class to the ordered list in migrations/index.ts. */
+function registerMigration(className: string, fileName: string) {
+  const index = path.join(__dirname, "migrations", "index.ts");
+  const source = fs
+    .readFileSync(index, "utf8")
+    .replace(/^(import [^\n]+\n)(?!import)/m, `$1import { ${className} } from "./${fileName}";\n`)
+    .replace(/(export const migrations = \[[^\]]*?)(,?\s*\];)/s, `$1, ${className}];`);
+  fs.writeFileSync(index, source);
 }
 
 /** SQL as a readable template literal, or a JSON string when it holds backticks or ${. */

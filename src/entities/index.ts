@@ -1,10 +1,28 @@
+import { LedgerEntry } from "./LedgerEntry";
+import { Purchase } from "./Purchase";
 import { RefreshToken } from "./RefreshToken";
+import { Stream } from "./Stream";
+import { StripeEvent } from "./StripeEvent";
+import { TokenPack } from "./TokenPack";
 import { User } from "./User";
 import { VerificationCode } from "./VerificationCode";
+import { Wallet } from "./Wallet";
 
 /** Every entity the data source knows; later domains add theirs here. */
-export const entities = [User, RefreshToken, VerificationCode];
+export const entities = [
+  User,
+  RefreshToken,
+  VerificationCode,
+  Wallet,
+  LedgerEntry,
+  TokenPack,
+  Purchase,
+  StripeEvent,
+  Stream,
+];
 
-export { RefreshToken, User, VerificationCode };
+export { LedgerEntry, Purchase, RefreshToken, Stream, StripeEvent, TokenPack, User, VerificationCode, Wallet };
+export type { PurchaseStatus } from "./Purchase";
+export type { StreamStatus } from "./Stream";
 export type { Role } from "./User";
 export type { VerificationChannel } from "./VerificationCode";

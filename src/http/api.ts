@@ -19,6 +19,11 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z
   params?: P;
   /** Documented answers: status → description and (JSON) schema. Error statuses get the envelope. */
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /**
+   * The body is kept as raw bytes (req.body is a Buffer) for signature checks
+   * (webhooks); `body` must then be omitted. The schema documents the payload.
+   */
+  rawBody?: { contentType: string; limitBytes: number; schema: z.ZodType };
   /** Runs before validation (auth, rate limits). */
   before?: RequestHandler[];
   handler: (req: ValidRequest<z.output<B>, z.output<Q>, z.output<P>>, res: Response) => unknown;
@@ -49,6 +54,7 @@ export class Api {
     this.registry.registerPath(this.document(spec, body));
     const chain: RequestHandler[] = [...(spec.before ?? [])];
     if (body) chain.push(requireJson, express.json({ limit: this.jsonLimitBytes }));
+    if (spec.rawBody) chain.push(express.raw({ type: () => true, limit: spec.rawBody.limitBytes }));
     chain.push(validate(body, spec.query, spec.params));
     chain.push((req, res) => spec.handler(req as ValidRequest<any, any, any>, res));
     this.app[spec.method](spec.path, ...chain);
@@ -71,7 +77,11 @@ export class Api {
       tags: spec.tags,
       security: spec.security?.map((name) => ({ [name]: [] })),
       request: {
-        body: body ? { required: true, content: { "application/json": { schema: body } } } : undefined,
+        body: body
+          ? { required: true, content: { "application/json": { schema: body } } }
+          : spec.rawBody
+            ? { required: true, content: { [spec.rawBody.contentType]: { schema: spec.rawBody.schema } } }
+            : undefined,
         query: spec.query as any,
         params: spec.params as any,
       },

@@ -15,6 +15,8 @@ import { createRateLimiter } from "./rate-limit";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerOpsRoutes } from "./routes/ops";
 import { registerUserRoutes } from "./routes/users";
+import { registerWalletRoutes } from "./routes/wallet";
+import { registerWebhookRoutes } from "./routes/webhooks";
 
 export interface HttpDependencies extends HealthDependencies {
   config: Config;
@@ -66,6 +68,8 @@ export function configureHttp(app: Application, deps: HttpDependencies): Api {
   registerOpsRoutes(api, deps, deps.version);
   registerAuthRoutes(api, deps.services, config);
   registerUserRoutes(api, deps.services);
+  registerWalletRoutes(api, deps.services);
+  registerWebhookRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [authLimiter] });
 
   app.use(notFoundHandler);

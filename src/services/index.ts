@@ -1,4 +1,5 @@
 import type { Presence } from "@colyseus/core";
+import Stripe from "stripe";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
@@ -6,9 +7,13 @@ import type { Config } from "../config";
 import { createAttemptCounter } from "./attempt-counter";
 import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
+import { DomainEvents } from "./events";
 import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
+import { PaymentsService } from "./payments";
+import { TipService } from "./tips";
 import { UserService } from "./users";
 import { VerificationService } from "./verification";
+import { WalletService } from "./wallet";
 
 export interface ServiceDependencies {
   config: Config;
@@ -25,6 +30,10 @@ export interface Services {
   verification: VerificationService;
   authState: AuthStateCache;
   notifier: Notifier;
+  events: DomainEvents;
+  wallet: WalletService;
+  payments: PaymentsService;
+  tips: TipService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -39,13 +48,38 @@ export function createServices(deps: ServiceDependencies): Services {
   const notifier = config.NOTIFIER_WEBHOOK_URL
     ? new WebhookNotifier(config.NOTIFIER_WEBHOOK_URL, config.NOTIFIER_WEBHOOK_TOKEN)
     : new LogNotifier(deps.logger.child({ module: "notifier" }));
+  const events = new DomainEvents(presence);
+  const wallet = new WalletService(dataSource);
+  const stripe = config.STRIPE_SECRET_KEY ? createStripe(config.STRIPE_SECRET_KEY, config.STRIPE_API_URL) : undefined;
   return {
     auth,
     users: new UserService(dataSource, auth, authState),
     verification: new VerificationService(dataSource, notifier, config.JWT_SECRET),
     authState,
     notifier,
+    events,
+    wallet,
+    payments: new PaymentsService(dataSource, wallet, {
+      stripe,
+      webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+      successUrl: config.CHECKOUT_SUCCESS_URL,
+      cancelUrl: config.CHECKOUT_CANCEL_URL,
+    }),
+    tips: new TipService(dataSource, wallet, events, authState),
   };
+}
+
+/** The official SDK; STRIPE_API_URL points it at another host (a local fake in tests). */
+function createStripe(secretKey: string, apiUrl?: string): Stripe {
+  if (!apiUrl) return new Stripe(secretKey, { maxNetworkRetries: 2, timeout: 10_000 });
+  const url = new URL(apiUrl);
+  return new Stripe(secretKey, {
+    host: url.hostname,
+    port: Number(url.port || (url.protocol === "https:" ? 443 : 80)),
+    protocol: url.protocol.replace(":", "") as "http" | "https",
+    maxNetworkRetries: 0,
+    timeout: 10_000,
+  });
 }
 
 /** Start-up work that needs the services: subscriptions, the operator account. */

@@ -1,10 +1,16 @@
 import type { DataSource } from "typeorm";
-import { User } from "../entities";
+import { TokenPack, User } from "../entities";
 
 export const DEMO_DEVICE_ID = "demo-device-0001";
 
+export const TOKEN_PACKS = [
+  { id: "starter", name: "Starter", tokens: 100, priceCents: 99, currency: "usd" },
+  { id: "plus", name: "Plus", tokens: 550, priceCents: 499, currency: "usd" },
+  { id: "pro", name: "Pro", tokens: 1200, priceCents: 999, currency: "usd" },
+];
+
 /**
- * Demo content for a fresh embedded install. Idempotent: every step inserts
+ * The catalog (token packs) and demo content for a fresh install. Idempotent: every step inserts
  * only what is missing, so `npm run seed` may run any number of times.
  * Later domains add their steps (games and assets, token packs, languages).
  */
@@ -20,6 +26,15 @@ export async function seed(dataSource: DataSource): Promise<{ created: string[] 
       .returning(["id"])
       .execute();
     if (inserted.raw.length > 0) created.push(`user:${DEMO_DEVICE_ID}`);
+    const packs = await manager
+      .createQueryBuilder()
+      .insert()
+      .into(TokenPack)
+      .values(TOKEN_PACKS)
+      .orIgnore()
+      .returning(["id"])
+      .execute();
+    for (const row of packs.raw as Array<{ id: string }>) created.push(`pack:${row.id}`);
   });
   return { created };
 }

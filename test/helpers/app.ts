@@ -5,15 +5,19 @@ import { Writable } from "node:stream";
 import { Client } from "@colyseus/sdk";
 import { type RunningApp, startApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import { seed } from "../../src/services/seed";
 import { createScratchDatabase } from "./database";
+import { type FakeStripe, startFakeStripe } from "./fake-stripe";
 
 export const ADMIN = { email: "ops@arcadia.test", password: "correct-horse-battery-staple" };
+export const STRIPE_WEBHOOK_SECRET = "whsec_test_arcadia_webhook_secret";
 
 export interface TestApp {
   app: RunningApp;
   baseUrl: string;
   /** Every log line the server wrote, for assertions (e.g. no secrets). */
   logs: string[];
+  stripe: FakeStripe;
   fetch(pathname: string, init?: RequestInit): Promise<Response>;
   sdk(): Client;
 }
@@ -49,6 +53,8 @@ async function boot(): Promise<TestApp> {
     databaseUrl = scratch.url;
     cleanups.push(scratch.drop);
   }
+  const stripe = await startFakeStripe();
+  cleanups.push(() => stripe.close());
   const config = loadConfig({
     ...process.env,
     NODE_ENV: "test",
@@ -61,6 +67,9 @@ async function boot(): Promise<TestApp> {
     AUTH_RATE_LIMIT_MAX: "50000",
     REDIS_KEY_PREFIX: `test-${process.pid}:`,
     CORS_ORIGINS: "https://game.arcadia.test",
+    STRIPE_SECRET_KEY: "sk_test_arcadia",
+    STRIPE_API_URL: stripe.url,
+    STRIPE_WEBHOOK_SECRET,
   });
   const logs: string[] = [];
   const sink = new Writable({
@@ -72,11 +81,14 @@ async function boot(): Promise<TestApp> {
   });
   const app = await startApp(config, { port: 0, exitOnShutdown: false, logDestination: sink });
   cleanups.unshift(() => app.stop());
+  // A PostgreSQL database is not seeded by start-up: the operator runs `npm run seed`, as here.
+  if (databaseUrl) await seed(app.dataSource);
   const baseUrl = `http://127.0.0.1:${app.port}`;
   return {
     app,
     baseUrl,
     logs,
+    stripe,
     fetch: (pathname, init) => fetch(`${baseUrl}${pathname}`, init),
     sdk: () => new Client(baseUrl),
   };

@@ -2,8 +2,15 @@ import assert from "node:assert/strict";
 import { peekTestApp, stopTestApp } from "./app";
 import { handledSecrets } from "./users";
 
-/** Mocha root hooks: the whole run's logs are audited for secrets, then the shared server stops. */
+/** Mocha root hooks: wallet invariants after every test; the run's logs audited for secrets; then the server stops. */
 export const mochaHooks = {
+  /** After every test: each balance equals the sum of its ledger entries and none is negative. */
+  async afterEach() {
+    const app = peekTestApp();
+    if (!app?.app.dataSource.isInitialized) return;
+    assert.deepEqual(await app.app.services.wallet.checkInvariants(), [], "wallet invariants");
+  },
+
   async afterAll() {
     const app = peekTestApp();
     try {

@@ -1,0 +1,33 @@
+import { z } from "zod";
+import type { Services } from "../../services";
+import type { Api } from "../api";
+
+/** Provider callbacks: raw bodies, verified signatures. */
+export function registerWebhookRoutes(api: Api, services: Services) {
+  api.route({
+    method: "post",
+    path: "/api/webhooks/stripe",
+    summary: "Stripe events (Stripe-Signature verified over the raw body); paid checkouts credit their pack once",
+    tags: ["webhooks"],
+    rawBody: {
+      contentType: "application/json",
+      limitBytes: 512 * 1024,
+      schema: z.object({
+        id: z.string(),
+        type: z.string(),
+        data: z.object({ object: z.record(z.string(), z.unknown()) }),
+      }),
+    },
+    responses: {
+      200: { description: "Acknowledged", schema: z.object({ received: z.literal(true), outcome: z.string() }) },
+      400: { description: "Bad or stale signature" },
+      503: { description: "BILLING_NOT_CONFIGURED" },
+    },
+    handler: async (req, res) => {
+      const event = services.payments.verifyWebhook(req.body as Buffer, req.get("Stripe-Signature"));
+      const outcome = await services.payments.handleEvent(event);
+      req.log.info({ eventId: event.id, type: event.type, outcome }, "stripe webhook");
+      res.json({ received: true, outcome });
+    },
+  });
+}

@@ -1,0 +1,46 @@
+import type { Presence } from "@colyseus/core";
+
+/** Events one domain raises for others (and for rooms), delivered on every process. */
+export interface DomainEventMap {
+  /** To the stream's room: a viewer tipped the streamer. */
+  "stream.tip": { streamId: string; fromUserId: string; fromDisplayName: string; amount: number; message?: string };
+  /** To the recipient's sessions: someone tipped them. */
+  "user.tip": {
+    toUserId: string;
+    fromUserId: string;
+    fromDisplayName: string;
+    amount: number;
+    message?: string;
+    streamId?: string;
+  };
+}
+
+export type DomainEventName = keyof DomainEventMap;
+
+/**
+ * Domain events over Colyseus presence pub/sub: Redis across processes in
+ * cluster mode, in-process otherwise. Topics are scoped by entity
+ * (`stream.tip:<streamId>`), so a room subscribes only to its own.
+ */
+export class DomainEvents {
+  constructor(private readonly presence: Presence) {}
+
+  static topic<E extends DomainEventName>(event: E, scope: string): string {
+    return `arcadia:${event}:${scope}`;
+  }
+
+  async publish<E extends DomainEventName>(event: E, scope: string, payload: DomainEventMap[E]): Promise<void> {
+    await this.presence.publish(DomainEvents.topic(event, scope), payload);
+  }
+
+  /** Returns the unsubscribe function. */
+  async subscribe<E extends DomainEventName>(
+    event: E,
+    scope: string,
+    handler: (payload: DomainEventMap[E]) => void,
+  ): Promise<() => void> {
+    const topic = DomainEvents.topic(event, scope);
+    await this.presence.subscribe(topic, handler);
+    return () => this.presence.unsubscribe(topic, handler);
+  }
+}

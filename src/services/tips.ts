@@ -1,0 +1,88 @@
+import { randomUUID } from "node:crypto";
+import { Counter } from "prom-client";
+import type { DataSource } from "typeorm";
+import { Stream } from "../entities";
+import { registry } from "../metrics";
+import type { AuthStateCache } from "./auth-state";
+import { badRequest, conflict, notFound } from "./errors";
+import type { DomainEvents } from "./events";
+import type { WalletService } from "./wallet";
+
+const tipsTotal = new Counter({
+  name: "wallet_tips_total",
+  help: "Tips sent, by target",
+  labelNames: ["target"] as const,
+  registers: [registry],
+});
+const tippedTokens = new Counter({
+  name: "wallet_tipped_tokens_total",
+  help: "Tokens moved by tips",
+  registers: [registry],
+});
+
+export interface TipInput {
+  toUserId?: string;
+  streamId?: string;
+  amount: number;
+  message?: string;
+}
+
+/** Tips: tokens from a viewer to a user, or to a live stream's owner. */
+export class TipService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly wallet: WalletService,
+    private readonly events: DomainEvents,
+    private readonly authState: AuthStateCache,
+  ) {}
+
+  /**
+   * Moves the tokens (402 when short) and announces the tip. `idempotencyKey`
+   * (the client's Idempotency-Key) makes a retried request return the first result.
+   */
+  async tip(fromUserId: string, input: TipInput, idempotencyKey: string = randomUUID()) {
+    if (!input.toUserId === !input.streamId) throw badRequest("TIP_TARGET", "Give exactly one of toUserId or streamId");
+    let toUserId = input.toUserId;
+    if (input.streamId) {
+      const stream = await this.dataSource.getRepository(Stream).findOne({ where: { id: input.streamId } });
+      if (!stream) throw notFound("No such stream", "STREAM_NOT_FOUND");
+      if (stream.status !== "live") throw conflict("STREAM_NOT_LIVE", "This stream has ended");
+      toUserId = stream.ownerId;
+    }
+    const recipient = await this.authState.get(toUserId!);
+    if (!recipient || recipient.deleted) throw notFound("No such user", "USER_NOT_FOUND");
+    if (toUserId === fromUserId) throw badRequest("SELF_TIP", "You cannot tip yourself");
+
+    const key = `tip:${fromUserId}:${idempotencyKey}`;
+    const { entries, replayed } = await this.wallet.transfer({
+      from: fromUserId,
+      to: toUserId!,
+      amount: input.amount,
+      refType: input.streamId ? "stream" : "user",
+      refId: input.streamId ?? toUserId!,
+      idempotencyKey: key,
+      reasons: ["tip_sent", "tip_received"],
+    });
+    if (!replayed) {
+      tipsTotal.inc({ target: input.streamId ? "stream" : "user" });
+      tippedTokens.inc(input.amount);
+      const sender = await this.authState.get(fromUserId);
+      const event = {
+        fromUserId,
+        fromDisplayName: sender?.displayName ?? "Someone",
+        amount: input.amount,
+        message: input.message,
+      };
+      if (input.streamId)
+        await this.events.publish("stream.tip", input.streamId, { streamId: input.streamId, ...event });
+      await this.events.publish("user.tip", toUserId!, { toUserId: toUserId!, streamId: input.streamId, ...event });
+    }
+    return {
+      tipId: idempotencyKey,
+      amount: input.amount,
+      toUserId: toUserId!,
+      balance: entries[0].balanceAfter,
+      replayed,
+    };
+  }
+}

@@ -1,0 +1,217 @@
+import { Counter } from "prom-client";
+import type { DataSource, EntityManager } from "typeorm";
+import { registry } from "../metrics";
+import { AppError, badRequest, conflict } from "./errors";
+
+/** Largest single change: far above any pack, far below bigint and float limits. */
+export const MAX_DELTA = 1_000_000_000;
+
+export interface WalletChange {
+  userId: string;
+  /** Tokens: positive credits, negative debits; never zero. */
+  delta: number;
+  /** purchase, tip_sent, tip_received, play, queue_fee, refund, adjustment */
+  reason: string;
+  refType?: string;
+  refId?: string;
+  /** Unique per change; a retry with the same key returns the first result. */
+  idempotencyKey: string;
+}
+
+export interface LedgerEntryView {
+  id: string;
+  userId: string;
+  delta: number;
+  balanceAfter: number;
+  reason: string;
+  refType: string | null;
+  refId: string | null;
+  createdAt: string;
+}
+
+export interface ApplyResult {
+  entries: LedgerEntryView[];
+  /** True when every key had been applied before: nothing changed now. */
+  replayed: boolean;
+}
+
+const insufficientFunds = new Counter({
+  name: "wallet_insufficient_funds_total",
+  help: "Wallet changes refused for lack of funds",
+  labelNames: ["reason"] as const,
+  registers: [registry],
+});
+
+/**
+ * The one owner of balances (Nakama's core_wallet model). Every change runs in
+ * one transaction: the wallet rows are locked FOR UPDATE in user-id order (so
+ * two transfers in opposite directions cannot deadlock), retried keys return
+ * their first result, a balance never goes below zero (402), and each change
+ * writes one append-only ledger entry with the balance after it.
+ */
+export class WalletService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async balance(userId: string): Promise<number> {
+    const rows = await this.dataSource.query(`SELECT balance FROM wallets WHERE user_id = $1`, [userId]);
+    return rows.length ? Number(rows[0].balance) : 0;
+  }
+
+  /** Applies changes atomically, in the caller's transaction when `m` is given. */
+  async apply(changes: WalletChange[], m?: EntityManager): Promise<ApplyResult> {
+    validate(changes);
+    return m ? this.applyLocked(m, changes) : this.dataSource.transaction((tx) => this.applyLocked(tx, changes));
+  }
+
+  /** Moves tokens between two users: two entries in one transaction. */
+  async transfer(input: {
+    from: string;
+    to: string;
+    amount: number;
+    refType: string;
+    refId: string;
+    idempotencyKey: string;
+    reasons?: [string, string];
+  }): Promise<ApplyResult> {
+    if (input.from === input.to) throw badRequest("SELF_TRANSFER", "Cannot move tokens to the same wallet");
+    const [sent, received] = input.reasons ?? ["transfer_sent", "transfer_received"];
+    const common = { refType: input.refType, refId: input.refId };
+    return this.apply([
+      {
+        userId: input.from,
+        delta: -input.amount,
+        reason: sent,
+        ...common,
+        idempotencyKey: `${input.idempotencyKey}:debit`,
+      },
+      {
+        userId: input.to,
+        delta: input.amount,
+        reason: received,
+        ...common,
+        idempotencyKey: `${input.idempotencyKey}:credit`,
+      },
+    ]);
+  }
+
+  /** Newest first; `cursor` is the last id of the previous page. */
+  async history(userId: string, options: { cursor?: string; limit: number }) {
+    const rows = await this.dataSource.query(
+      `SELECT * FROM ledger_entries WHERE user_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint)
+       ORDER BY id DESC LIMIT $3`,
+      [userId, options.cursor ?? null, options.limit + 1],
+    );
+    const entries = rows.slice(0, options.limit).map(toView);
+    const nextCursor = rows.length > options.limit ? entries[entries.length - 1].id : null;
+    return { entries, nextCursor };
+  }
+
+  /**
+   * Every broken invariant, as readable lines (empty when all hold): a balance
+   * that differs from the sum of its entries, a negative balance, an entry
+   * whose balance-after went negative.
+   */
+  async checkInvariants(): Promise<string[]> {
+    const rows = await this.dataSource.query(`
+      SELECT coalesce(w.user_id, l.user_id) AS user_id, coalesce(w.balance, 0) AS balance, coalesce(l.total, 0) AS total
+      FROM wallets w
+      FULL OUTER JOIN (SELECT user_id, sum(delta) AS total FROM ledger_entries GROUP BY user_id) l ON l.user_id = w.user_id
+      WHERE coalesce(w.balance, 0) <> coalesce(l.total, 0) OR w.balance < 0`);
+    const negatives = await this.dataSource.query(`SELECT id FROM ledger_entries WHERE balance_after < 0 LIMIT 10`);
+    return [
+      ...rows.map((r: any) => `wallet ${r.user_id}: balance ${r.balance} but entries sum to ${r.total}`),
+      ...negatives.map((r: any) => `ledger entry ${r.id} has a negative balance after it`),
+    ];
+  }
+
+  private async applyLocked(m: EntityManager, changes: WalletChange[]): Promise<ApplyResult> {
+    const userIds = [...new Set(changes.map((c) => c.userId))].sort();
+    const balances = await this.lockWallets(m, userIds);
+
+    // A retried operation: answer with what it did the first time.
+    const keys = changes.map((c) => c.idempotencyKey);
+    const existing = await m.query(`SELECT * FROM ledger_entries WHERE idempotency_key = ANY($1::varchar[])`, [keys]);
+    if (existing.length === changes.length) {
+      const byKey = new Map(existing.map((r: any) => [r.idempotency_key, toView(r)]));
+      return { entries: keys.map((k) => byKey.get(k) as LedgerEntryView), replayed: true };
+    }
+    if (existing.length > 0)
+      throw conflict("IDEMPOTENCY_CONFLICT", "Some of these idempotency keys were used by another operation");
+
+    const after = changes.map((c) => {
+      const next = balances.get(c.userId)! + c.delta;
+      if (next < 0) {
+        insufficientFunds.inc({ reason: c.reason });
+        throw new AppError(402, "INSUFFICIENT_FUNDS", "Not enough tokens", {
+          balance: balances.get(c.userId),
+          needed: -c.delta,
+        });
+      }
+      balances.set(c.userId, next);
+      return next;
+    });
+
+    // Entries and balances in one statement: one round trip while the rows are locked.
+    const rows = await m.query(
+      `WITH entries AS (
+         INSERT INTO ledger_entries (user_id, delta, balance_after, reason, ref_type, ref_id, idempotency_key)
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::varchar[], $5::varchar[], $6::varchar[], $7::varchar[])
+         RETURNING *
+       ), balances AS (
+         UPDATE wallets w SET balance = v.balance, updated_at = now()
+         FROM unnest($8::uuid[], $9::bigint[]) AS v(user_id, balance)
+         WHERE w.user_id = v.user_id
+       )
+       SELECT * FROM entries ORDER BY id`,
+      [
+        changes.map((c) => c.userId),
+        changes.map((c) => c.delta),
+        after,
+        changes.map((c) => c.reason),
+        changes.map((c) => c.refType ?? null),
+        changes.map((c) => c.refId ?? null),
+        keys,
+        userIds,
+        userIds.map((id) => balances.get(id)!),
+      ],
+    );
+    return { entries: rows.map(toView), replayed: false };
+  }
+
+  /** SELECT … FOR UPDATE in id order, creating missing wallets first. */
+  private async lockWallets(m: EntityManager, userIds: string[]): Promise<Map<string, number>> {
+    const select = () =>
+      m.query(`SELECT user_id, balance FROM wallets WHERE user_id = ANY($1::uuid[]) ORDER BY user_id FOR UPDATE`, [
+        userIds,
+      ]);
+    let rows: Array<{ user_id: string; balance: string | number }> = await select();
+    if (rows.length < userIds.length) {
+      await m.query(`INSERT INTO wallets (user_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING`, [userIds]);
+      rows = await select();
+    }
+    return new Map(rows.map((r) => [r.user_id, Number(r.balance)]));
+  }
+}
+
+function validate(changes: WalletChange[]) {
+  if (changes.length === 0) throw badRequest("EMPTY_CHANGE", "Nothing to apply");
+  for (const c of changes) {
+    if (!Number.isSafeInteger(c.delta) || c.delta === 0 || Math.abs(c.delta) > MAX_DELTA) {
+      throw badRequest("INVALID_AMOUNT", `Amounts are whole numbers from 1 to ${MAX_DELTA}`);
+    }
+    if (!c.idempotencyKey) throw badRequest("IDEMPOTENCY_KEY_REQUIRED", "Every wallet change needs an idempotency key");
+  }
+}
+
+function toView(r: any): LedgerEntryView {
+  return {
+    id: String(r.id),
+    userId: r.user_id,
+    delta: Number(r.delta),
+    balanceAfter: Number(r.balance_after),
+    reason: r.reason,
+    refType: r.ref_type,
+    refId: r.ref_id,
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}

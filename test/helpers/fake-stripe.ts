@@ -1,0 +1,60 @@
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface FakeStripe {
+  url: string;
+  /** Every Checkout Session creation request, its form body decoded. */
+  created: Array<Record<string, string>>;
+  /** When set, the next requests fail with this HTTP status. */
+  failWith: number | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * A local stand-in for the Stripe API's Checkout endpoint: the official SDK
+ * talks to it over HTTP through STRIPE_API_URL, exactly as it would to Stripe.
+ */
+export async function startFakeStripe(): Promise<FakeStripe> {
+  const fake: FakeStripe = { url: "", created: [], failWith: undefined, close: async () => {} };
+  const server = http.createServer((req, res) => {
+    let raw = "";
+    req.on("data", (c) => (raw += c));
+    req.on("end", () => {
+      res.setHeader("Content-Type", "application/json");
+      if (!req.headers.authorization?.startsWith("Bearer sk_test_")) {
+        res.statusCode = 401;
+        return res.end(JSON.stringify({ error: { type: "invalid_request_error", message: "Invalid API Key" } }));
+      }
+      if (fake.failWith) {
+        res.statusCode = fake.failWith;
+        return res.end(JSON.stringify({ error: { type: "api_error", message: "fake outage" } }));
+      }
+      if (req.method === "POST" && req.url === "/v1/checkout/sessions") {
+        const form = Object.fromEntries(new URLSearchParams(raw));
+        fake.created.push(form);
+        const id = `cs_test_${randomBytes(12).toString("hex")}`;
+        return res.end(
+          JSON.stringify({
+            id,
+            object: "checkout.session",
+            mode: form.mode,
+            url: `https://checkout.stripe.test/c/pay/${id}`,
+            payment_status: "unpaid",
+            status: "open",
+            client_reference_id: form.client_reference_id,
+            metadata: { pack: form["metadata[pack]"], userId: form["metadata[userId]"] },
+            amount_total: Number(form["line_items[0][price_data][unit_amount]"]),
+            currency: form["line_items[0][price_data][currency]"],
+          }),
+        );
+      }
+      res.statusCode = 404;
+      res.end(JSON.stringify({ error: { type: "invalid_request_error", message: `no route ${req.url}` } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.close = () => new Promise((resolve) => server.close(() => resolve()));
+  return fake;
+}
