@@ -2,10 +2,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchStartup } from "./startup";
+import { benchWallet } from "./wallet";
 
 /** `npm run bench`: every benchmark, printed and saved to bench/results/<name>.json. */
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   startup: benchStartup,
+  wallet: benchWallet,
 };
 
 async function main() {

@@ -124,23 +124,24 @@ export class WalletService {
     ];
   }
 
+  /**
+   * Happy path, four round trips: BEGIN, lock, one statement writing the
+   * entries and balances, COMMIT. The unique idempotency key is the guard
+   * against replays (ON CONFLICT DO NOTHING); earlier results are looked up
+   * only when something did not go through.
+   */
   private async applyLocked(m: EntityManager, changes: WalletChange[]): Promise<ApplyResult> {
     const userIds = [...new Set(changes.map((c) => c.userId))].sort();
     const balances = await this.lockWallets(m, userIds);
-
-    // A retried operation: answer with what it did the first time.
     const keys = changes.map((c) => c.idempotencyKey);
-    const existing = await m.query(`SELECT * FROM ledger_entries WHERE idempotency_key = ANY($1::varchar[])`, [keys]);
-    if (existing.length === changes.length) {
-      const byKey = new Map(existing.map((r: any) => [r.idempotency_key, toView(r)]));
-      return { entries: keys.map((k) => byKey.get(k) as LedgerEntryView), replayed: true };
-    }
-    if (existing.length > 0)
-      throw conflict("IDEMPOTENCY_CONFLICT", "Some of these idempotency keys were used by another operation");
 
-    const after = changes.map((c) => {
+    const after: number[] = [];
+    for (const c of changes) {
       const next = balances.get(c.userId)! + c.delta;
       if (next < 0) {
+        // A retry of an operation that went through before funds ran out replays, not 402.
+        const replay = await this.replay(m, keys);
+        if (replay) return replay;
         insufficientFunds.inc({ reason: c.reason });
         throw new AppError(402, "INSUFFICIENT_FUNDS", "Not enough tokens", {
           balance: balances.get(c.userId),
@@ -148,19 +149,20 @@ export class WalletService {
         });
       }
       balances.set(c.userId, next);
-      return next;
-    });
+      after.push(next);
+    }
 
-    // Entries and balances in one statement: one round trip while the rows are locked.
+    // Balances move only if every entry was inserted (none of the keys used before).
     const rows = await m.query(
       `WITH entries AS (
          INSERT INTO ledger_entries (user_id, delta, balance_after, reason, ref_type, ref_id, idempotency_key)
          SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::varchar[], $5::varchar[], $6::varchar[], $7::varchar[])
+         ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING *
        ), balances AS (
          UPDATE wallets w SET balance = v.balance, updated_at = now()
          FROM unnest($8::uuid[], $9::bigint[]) AS v(user_id, balance)
-         WHERE w.user_id = v.user_id
+         WHERE w.user_id = v.user_id AND (SELECT count(*) FROM entries) = $10
        )
        SELECT * FROM entries ORDER BY id`,
       [
@@ -173,9 +175,28 @@ export class WalletService {
         keys,
         userIds,
         userIds.map((id) => balances.get(id)!),
+        changes.length,
       ],
     );
-    return { entries: rows.map(toView), replayed: false };
+    if (rows.length === changes.length) return { entries: rows.map(toView), replayed: false };
+    if (rows.length === 0) {
+      const replay = await this.replay(m, keys);
+      if (replay) return replay;
+    }
+    // Some keys were new and some not: refuse (the transaction rolls the new entries back).
+    throw conflict("IDEMPOTENCY_CONFLICT", "Some of these idempotency keys were used by another operation");
+  }
+
+  /** The entries an earlier run of these keys wrote, if it wrote all of them. */
+  private async replay(m: EntityManager, keys: string[]): Promise<ApplyResult | undefined> {
+    const rows = await m.query(`SELECT * FROM ledger_entries WHERE idempotency_key = ANY($1::varchar[])`, [keys]);
+    if (rows.length !== keys.length) {
+      if (rows.length > 0)
+        throw conflict("IDEMPOTENCY_CONFLICT", "Some of these idempotency keys were used by another operation");
+      return undefined;
+    }
+    const byKey = new Map<string, LedgerEntryView>(rows.map((r: any) => [r.idempotency_key, toView(r)]));
+    return { entries: keys.map((k) => byKey.get(k)!), replayed: true };
   }
 
   /** SELECT … FOR UPDATE in id order, creating missing wallets first. */
