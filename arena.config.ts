@@ -3,6 +3,7 @@ import { RedisDriver } from "@colyseus/redis-driver";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import type { Api } from "./src/http/api";
 import { configureHttp, type HttpDependencies } from "./src/http/app";
+import { PlaySessionRoom } from "./src/rooms/PlaySessionRoom";
 import { setRoomServices } from "./src/rooms/services";
 
 export interface ServerOptions {
@@ -25,6 +26,7 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
   return defineServer({
     rooms: {
       lobby: defineRoom(LobbyRoom),
+      play_session: defineRoom(PlaySessionRoom),
     },
     express: (app) => {
       const api = configureHttp(app, deps);

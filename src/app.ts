@@ -9,6 +9,7 @@ import type { Config } from "./config";
 import { type OpenedDatabase, openConfiguredDatabase } from "./db/open";
 import type { Api } from "./http/api";
 import { createLogger } from "./logger";
+import { matchMakerGateway } from "./rooms/gateway";
 import { createRedis } from "./redis";
 import { createServices, type Services, startServices } from "./services";
 import { seed } from "./services/seed";
@@ -50,19 +51,28 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const database = await (options.database ?? openConfiguredDatabase(config));
   const { dataSource } = database;
   releases.push(() => database.close());
-  if (database.created) {
-    const { created } = await seed(dataSource);
-    logger.info({ created }, "seeded the new embedded database");
-  }
-
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL) : undefined;
   if (redis) releases.unshift(() => redis.quit().then(() => undefined));
 
   // Colyseus and our services share one presence: Redis pub/sub across processes, or in-process.
   const presence: Presence = config.REDIS_URL ? new RedisPresence(config.REDIS_URL) : new LocalPresence();
-  const services = createServices({ config, dataSource, presence, redis, logger });
+  const services = createServices({ config, dataSource, presence, redis, logger, rooms: matchMakerGateway });
   await startServices(services, config);
-  releases.unshift(() => services.authState.stop());
+  releases.unshift(() => {
+    services.authState.stop();
+    services.play.live.stop();
+  });
+  if (database.created) {
+    const { created } = await seed(dataSource, services.games);
+    logger.info({ created }, "seeded the new embedded database");
+  }
+
+  // Sessions whose room vanished (a crashed process) are closed here, on every process.
+  const sweeper = setInterval(() => {
+    services.play.sweepStale().catch((err) => logger.error({ err }, "play session sweep failed"));
+  }, config.HEARTBEAT_INTERVAL_SEC * 1000);
+  sweeper.unref();
+  releases.unshift(() => clearInterval(sweeper));
 
   let shuttingDown = false;
   let api: Api | undefined;

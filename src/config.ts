@@ -47,6 +47,9 @@ const envSchema = z.object({
   SESSION_JWT_SECRET: secret,
   SESSION_JWT_TTL_SEC: seconds.default(300),
   HEARTBEAT_INTERVAL_SEC: seconds.default(45),
+  /** Paid play is billed per started period of this length (a minute); shorter only for tests. */
+  PLAY_BILLING_PERIOD_SEC: seconds.default(60),
+  ASSET_UPLOAD_LIMIT_MB: z.coerce.number().int().positive().default(512),
   ASSET_STORAGE_ROOT: z.string().min(1).optional(),
   CORS_ORIGINS: csv.pipe(z.array(z.url())).default([]),
   JSON_BODY_LIMIT_KB: z.coerce.number().int().positive().default(100),

@@ -24,7 +24,7 @@ describe("database", () => {
     const { app } = await testApp();
     const users = app.dataSource.getRepository(User);
     assert.equal(await users.countBy({ deviceId: DEMO_DEVICE_ID }), 1);
-    assert.deepEqual(await seed(app.dataSource), { created: [] });
+    assert.deepEqual(await seed(app.dataSource, app.services.games), { created: [] });
     assert.equal(await users.countBy({ deviceId: DEMO_DEVICE_ID }), 1);
   });
 

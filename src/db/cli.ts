@@ -2,6 +2,7 @@ import "reflect-metadata";
 import fs from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../config";
+import { GameService } from "../services/games";
 import { seed } from "../services/seed";
 import type { DataSource } from "typeorm";
 import { openConfiguredDatabase } from "./open";
@@ -18,7 +19,8 @@ async function main() {
     if (command === "run") {
       console.log("migrations up to date");
     } else if (command === "seed") {
-      const { created } = await seed(database.dataSource);
+      const games = new GameService(database.dataSource, config.ASSET_STORAGE_ROOT, config.ASSET_UPLOAD_LIMIT_MB * 1024 * 1024);
+      const { created } = await seed(database.dataSource, games);
       console.log(created.length ? `seeded: ${created.join(", ")}` : "seed: nothing missing");
     } else if (command === "generate") {
       if (!name || !/^[A-Z][A-Za-z0-9]+$/.test(name))

@@ -1,4 +1,7 @@
+import { Asset } from "./Asset";
+import { Game } from "./Game";
 import { LedgerEntry } from "./LedgerEntry";
+import { PlaySession } from "./PlaySession";
 import { Purchase } from "./Purchase";
 import { RefreshToken } from "./RefreshToken";
 import { Stream } from "./Stream";
@@ -19,9 +22,14 @@ export const entities = [
   Purchase,
   StripeEvent,
   Stream,
+  Game,
+  Asset,
+  PlaySession,
 ];
 
+export { Asset, Game, PlaySession };
 export { LedgerEntry, Purchase, RefreshToken, Stream, StripeEvent, TokenPack, User, VerificationCode, Wallet };
+export type { PlaySessionStatus } from "./PlaySession";
 export type { PurchaseStatus } from "./Purchase";
 export type { StreamStatus } from "./Stream";
 export type { Role } from "./User";

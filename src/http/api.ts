@@ -24,6 +24,8 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z
    * (webhooks); `body` must then be omitted. The schema documents the payload.
    */
   rawBody?: { contentType: string; limitBytes: number; schema: z.ZodType };
+  /** The body is not read: the handler streams `req` itself (uploads). Documents the payload. */
+  streamBody?: { contentType: string; schema: z.ZodType };
   /** Runs before validation (auth, rate limits). */
   before?: RequestHandler[];
   handler: (req: ValidRequest<z.output<B>, z.output<Q>, z.output<P>>, res: Response) => unknown;
@@ -79,8 +81,13 @@ export class Api {
       request: {
         body: body
           ? { required: true, content: { "application/json": { schema: body } } }
-          : spec.rawBody
-            ? { required: true, content: { [spec.rawBody.contentType]: { schema: spec.rawBody.schema } } }
+          : (spec.rawBody ?? spec.streamBody)
+            ? {
+                required: true,
+                content: {
+                  [(spec.rawBody ?? spec.streamBody)!.contentType]: { schema: (spec.rawBody ?? spec.streamBody)!.schema },
+                },
+              }
             : undefined,
         query: spec.query as any,
         params: spec.params as any,

@@ -12,8 +12,11 @@ import { mountMonitor } from "./monitor";
 import { observability } from "./observability";
 import { createRegistry } from "./openapi";
 import { createRateLimiter } from "./rate-limit";
+import { registerAssetRoutes } from "./routes/assets";
 import { registerAuthRoutes } from "./routes/auth";
+import { registerGameRoutes } from "./routes/games";
 import { registerOpsRoutes } from "./routes/ops";
+import { registerPlayRoutes } from "./routes/play";
 import { registerUserRoutes } from "./routes/users";
 import { registerWalletRoutes } from "./routes/wallet";
 import { registerWebhookRoutes } from "./routes/webhooks";
@@ -70,6 +73,9 @@ export function configureHttp(app: Application, deps: HttpDependencies): Api {
   registerUserRoutes(api, deps.services);
   registerWalletRoutes(api, deps.services);
   registerWebhookRoutes(api, deps.services);
+  registerGameRoutes(api, deps.services);
+  registerPlayRoutes(api, deps.services);
+  registerAssetRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [authLimiter] });
 
   app.use(notFoundHandler);

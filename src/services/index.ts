@@ -9,7 +9,10 @@ import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
 import { DomainEvents } from "./events";
 import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
+import { AssetAccess } from "./asset-access";
+import { GameService } from "./games";
 import { PaymentsService } from "./payments";
+import { PlaySessionService, type RoomGateway } from "./play-sessions";
 import { TipService } from "./tips";
 import { UserService } from "./users";
 import { VerificationService } from "./verification";
@@ -21,6 +24,8 @@ export interface ServiceDependencies {
   presence: Presence;
   redis?: Redis;
   logger: Logger;
+  /** How services reach rooms (the matchmaker). */
+  rooms: RoomGateway;
 }
 
 /** Every service, wired once at start; HTTP routes and rooms receive this. */
@@ -34,6 +39,9 @@ export interface Services {
   wallet: WalletService;
   payments: PaymentsService;
   tips: TipService;
+  play: PlaySessionService;
+  games: GameService;
+  assets: AssetAccess;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -50,6 +58,13 @@ export function createServices(deps: ServiceDependencies): Services {
     : new LogNotifier(deps.logger.child({ module: "notifier" }));
   const events = new DomainEvents(presence);
   const wallet = new WalletService(dataSource);
+  const games = new GameService(dataSource, config.ASSET_STORAGE_ROOT, config.ASSET_UPLOAD_LIMIT_MB * 1024 * 1024);
+  const play = new PlaySessionService(dataSource, wallet, deps.rooms, presence, {
+    sessionSecret: config.SESSION_JWT_SECRET,
+    sessionTtlSec: config.SESSION_JWT_TTL_SEC,
+    heartbeatIntervalSec: config.HEARTBEAT_INTERVAL_SEC,
+    billingPeriodSec: config.PLAY_BILLING_PERIOD_SEC,
+  });
   const stripe = config.STRIPE_SECRET_KEY ? createStripe(config.STRIPE_SECRET_KEY, config.STRIPE_API_URL) : undefined;
   return {
     auth,
@@ -66,6 +81,9 @@ export function createServices(deps: ServiceDependencies): Services {
       cancelUrl: config.CHECKOUT_CANCEL_URL,
     }),
     tips: new TipService(dataSource, wallet, events, authState),
+    games,
+    play,
+    assets: new AssetAccess(play, games, config.SESSION_JWT_SECRET),
   };
 }
 
@@ -85,6 +103,8 @@ function createStripe(secretKey: string, apiUrl?: string): Stripe {
 /** Start-up work that needs the services: subscriptions, the operator account. */
 export async function startServices(services: Services, config: Config): Promise<void> {
   await services.authState.start();
+  await services.play.live.start();
+  await services.play.sweepStale();
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   }

@@ -1,5 +1,8 @@
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import type { DataSource } from "typeorm";
-import { TokenPack, User } from "../entities";
+import { Game, TokenPack, User } from "../entities";
+import type { GameService } from "./games";
 
 export const DEMO_DEVICE_ID = "demo-device-0001";
 
@@ -14,7 +17,18 @@ export const TOKEN_PACKS = [
  * only what is missing, so `npm run seed` may run any number of times.
  * Later domains add their steps (games and assets, token packs, languages).
  */
-export async function seed(dataSource: DataSource): Promise<{ created: string[] }> {
+export const DEMO_GAMES = [
+  { slug: "demo-arcade", title: "Demo Arcade", version: "1.0.0", pricePerMinute: 0 },
+  { slug: "whack-arena-deluxe", title: "Whack Arena Deluxe", version: "2.1.0", pricePerMinute: 2 },
+];
+
+/** Demo asset files, generated (deterministic bytes) rather than shipped in the repository. */
+const DEMO_ASSETS = [
+  { name: "loader.js", contentType: "text/javascript", size: 4 * 1024 },
+  { name: "music.ogg", contentType: "audio/ogg", size: 3 * 1024 * 1024 + 123 },
+];
+
+export async function seed(dataSource: DataSource, games: GameService): Promise<{ created: string[] }> {
   const created: string[] = [];
   await dataSource.transaction(async (manager) => {
     const inserted = await manager
@@ -36,5 +50,28 @@ export async function seed(dataSource: DataSource): Promise<{ created: string[] 
       .execute();
     for (const row of packs.raw as Array<{ id: string }>) created.push(`pack:${row.id}`);
   });
+  for (const demo of DEMO_GAMES) {
+    if (await dataSource.getRepository(Game).existsBy({ slug: demo.slug })) continue;
+    const game = await games.create(demo);
+    for (const asset of DEMO_ASSETS) {
+      await games.addAsset(game.id, { ...asset, body: Readable.from(demoBytes(`${demo.slug}/${asset.name}`, asset.size)) });
+    }
+    created.push(`game:${demo.slug}`);
+  }
   return { created };
+}
+
+/** `size` bytes of SHA-256 chain output seeded by `label`: non-repeating, so byte offsets are checkable. */
+async function* demoBytes(label: string, size: number) {
+  let block = createHash("sha256").update(label).digest();
+  let left = size;
+  while (left > 0) {
+    const chunk = Buffer.alloc(Math.min(64 * 1024, left));
+    for (let o = 0; o < chunk.length; o += 32) {
+      block.copy(chunk, o);
+      block = createHash("sha256").update(block).digest();
+    }
+    left -= chunk.length;
+    yield chunk;
+  }
 }

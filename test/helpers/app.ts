@@ -82,7 +82,7 @@ async function boot(): Promise<TestApp> {
   const app = await startApp(config, { port: 0, exitOnShutdown: false, logDestination: sink });
   cleanups.unshift(() => app.stop());
   // A PostgreSQL database is not seeded by start-up: the operator runs `npm run seed`, as here.
-  if (databaseUrl) await seed(app.dataSource);
+  if (databaseUrl) await seed(app.dataSource, app.services.games);
   const baseUrl = `http://127.0.0.1:${app.port}`;
   return {
     app,

@@ -1,6 +1,12 @@
 import { CreateUsers1763884800000 } from "./1763884800000-CreateUsers";
 import { CreateAuth1795424345811 } from "./1795424345811-CreateAuth";
 import { CreateWalletAndPayments1795425321312 } from "./1795425321312-CreateWalletAndPayments";
+import { CreatePlayAndAssets1795426285055 } from "./1795426285055-CreatePlayAndAssets";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
-export const migrations = [CreateUsers1763884800000, CreateAuth1795424345811, CreateWalletAndPayments1795425321312];
+export const migrations = [
+  CreateUsers1763884800000,
+  CreateAuth1795424345811,
+  CreateWalletAndPayments1795425321312,
+  CreatePlayAndAssets1795426285055,
+];

@@ -1,0 +1,189 @@
+import { type Client, logger, Room, ServerError } from "@colyseus/core";
+import { Gauge } from "prom-client";
+import type { PlaySession } from "../entities";
+import { registry } from "../metrics";
+import { AppError } from "../services/errors";
+import type { EndReason, PlaySessionService, RoomAnswer, SessionGrant, StopResult } from "../services/play-sessions";
+import { authenticateRoomClient, type RoomAuth } from "./auth";
+import { PlaySessionState } from "./schema/PlaySessionState";
+import { roomServices } from "./services";
+
+interface CreateOptions {
+  /** Set when POST /api/play/start created the session. */
+  sessionId?: string;
+  /** Set when an SDK client creates the room to start a session itself. */
+  gameId?: string;
+}
+
+/**
+ * The actor of one play session: it owns the session's timers (expiry after
+ * two missed heartbeats, the billing tick) and serialises everything that
+ * happens to the session. `heartbeat` and `stop` are the same methods whether
+ * they arrive as room messages or as remote calls from the HTTP door.
+ */
+export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
+  static onAuth = authenticateRoomClient;
+  maxClients = 1;
+  state = new PlaySessionState();
+
+  private play!: PlaySessionService;
+  private session?: PlaySession;
+  private gameId?: string;
+  private expiry?: Delayed;
+  private billingTick?: Delayed;
+  /** One change at a time: heartbeats, ticks and stops never interleave. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  messages = {
+    heartbeat: async (client: Client) => {
+      const answer = await this.heartbeat();
+      if (answer.ok) client.send("session", { sessionId: this.state.sessionId, ...answer.value });
+      else client.send("error", { code: answer.code, message: answer.message });
+    },
+    stop: async (client: Client) => {
+      const answer = await this.stop();
+      if (!answer.ok) client.send("error", { code: answer.code, message: answer.message });
+    },
+  };
+
+  async onCreate(options: CreateOptions) {
+    this.play = roomServices().play;
+    // Created by HTTP with no client yet: the room lives until the session ends.
+    this.autoDispose = false;
+    if (options.sessionId) {
+      const session = await this.play.attachRoom(options.sessionId, this.roomId);
+      if (session.status !== "live") throw new Error(`session ${options.sessionId} is not live`);
+      this.adopt(session);
+    } else if (typeof options.gameId === "string") {
+      this.gameId = options.gameId; // the session starts when its player joins
+    } else {
+      throw new Error("play_session needs a sessionId or a gameId");
+    }
+  }
+
+  async onJoin(client: Client, _options: unknown, auth: RoomAuth) {
+    if (!this.session && this.gameId) {
+      try {
+        this.adopt(await this.play.begin(auth.userId, this.gameId, this.roomId));
+      } catch (err) {
+        this.autoDispose = true;
+        if (err instanceof AppError) throw new ServerError(err.status, `${err.code}: ${err.message}`);
+        throw err;
+      }
+    }
+    if (!this.session || this.session.userId !== auth.userId) {
+      throw new ServerError(403, "FORBIDDEN: this is another player's session");
+    }
+    const grant = await this.play.beat(this.session.id);
+    if (grant.ok) client.send("session", { sessionId: this.session.id, ...grant.grant });
+  }
+
+  /** Heartbeat (room message or HTTP): bill, record, roll the token, push expiry back. */
+  heartbeat(): Promise<RoomAnswer<SessionGrant>> {
+    return this.serial(async () => {
+      if (!this.session || this.state.status !== "live") return ended();
+      const now = new Date();
+      const result = await this.play.beat(this.session.id, now);
+      if (!result.ok) {
+        await this.end("insufficient_funds", now);
+        return { ok: false, status: 402, code: "INSUFFICIENT_FUNDS", message: "Out of tokens: the session ended" };
+      }
+      this.state.lastHeartbeatAt = now.getTime();
+      this.armExpiry(now);
+      return { ok: true, value: result.grant };
+    });
+  }
+
+  /** Stop (room message or HTTP): bill up to now and end. */
+  stop(): Promise<RoomAnswer<StopResult>> {
+    return this.serial(async () => {
+      if (!this.session || this.state.status !== "live") return ended();
+      return { ok: true, value: await this.end("stopped", new Date()) };
+    });
+  }
+
+  async onDispose() {
+    liveRooms.delete(this.roomId);
+    // Shutdown or a crash of the process: the session ends as expired, billed to its last heartbeat.
+    if (this.session && this.state.status === "live") {
+      await this.play.finish(this.session.id, "expired", new Date(this.state.lastHeartbeatAt));
+    }
+  }
+
+  private adopt(session: PlaySession) {
+    this.session = session;
+    liveRooms.add(this.roomId);
+    Object.assign(this.state, {
+      sessionId: session.id,
+      gameId: session.gameId,
+      status: "live",
+      lastHeartbeatAt: session.lastHeartbeatAt.getTime(),
+      charged: session.charged,
+    });
+    this.armExpiry(session.lastHeartbeatAt);
+    if (session.pricePerPeriod > 0) this.armBillingTick();
+  }
+
+  private armExpiry(from: Date) {
+    const ttl = 2 * this.play.config.heartbeatIntervalSec * 1000;
+    this.state.expiresAt = from.getTime() + ttl;
+    this.expiry?.clear();
+    this.expiry = this.clock.setTimeout(() => {
+      void this.serial(() => this.end("expired", new Date(this.state.lastHeartbeatAt)));
+    }, Math.max(0, this.state.expiresAt - Date.now()));
+  }
+
+  /** Charges each new period as it starts, between heartbeats too. */
+  private armBillingTick() {
+    const period = this.play.config.billingPeriodSec * 1000;
+    const elapsed = Date.now() - this.session!.startedAt.getTime();
+    this.billingTick = this.clock.setTimeout(
+      () => {
+        void this.serial(async () => {
+          if (this.state.status !== "live") return;
+          const paid = await this.play.settle(this.session!.id, new Date());
+          if (!paid) return void (await this.end("insufficient_funds", new Date()));
+          this.state.charged = (await this.play.load(this.session!.id))?.charged ?? this.state.charged;
+          this.armBillingTick();
+        });
+      },
+      period - (elapsed % period) + 5,
+    );
+  }
+
+  private async end(reason: EndReason, billUntil: Date): Promise<StopResult> {
+    this.expiry?.clear();
+    this.billingTick?.clear();
+    const result = await this.play.finish(this.session!.id, reason, billUntil);
+    this.state.status = reason;
+    this.state.charged = result.charged;
+    liveRooms.delete(this.roomId);
+    this.broadcast("session:ended", { reason, ...result });
+    // Let the message reach the client, then close the room.
+    this.clock.setTimeout(() => void this.disconnect(), 50);
+    return result;
+  }
+
+  /** Runs `task` after every earlier one; errors reach the caller without breaking the chain. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch((err) => logger.error({ err, roomId: this.roomId }, "play_session task failed"));
+    return run;
+  }
+}
+
+type Delayed = ReturnType<Room["clock"]["setTimeout"]>;
+
+const ended = (): RoomAnswer<never> => ({ ok: false, status: 401, code: "SESSION_ENDED", message: "This play session has ended" });
+
+/** Rooms with a live session on this process. */
+const liveRooms = new Set<string>();
+
+new Gauge({
+  name: "play_sessions_live",
+  help: "Live play sessions hosted by this process (one room each)",
+  registers: [registry],
+  collect() {
+    this.set(liveRooms.size);
+  },
+});

@@ -1,0 +1,283 @@
+import type { Presence } from "@colyseus/core";
+import { Counter } from "prom-client";
+import { type DataSource, LessThan } from "typeorm";
+import { Game, PlaySession, type PlaySessionStatus } from "../entities";
+import { registry } from "../metrics";
+import { AppError, conflict, forbidden, notFound, unauthorized } from "./errors";
+import { isUniqueViolation } from "./auth";
+import { signSessionToken, verifySessionToken } from "./session-tokens";
+import { SharedCache } from "./shared-cache";
+import type { WalletService } from "./wallet";
+
+export type EndReason = Exclude<PlaySessionStatus, "live">;
+
+/** Creates rooms and calls methods on them wherever they run (the matchmaker, in production). */
+export interface RoomGateway {
+  create(roomName: string, options: Record<string, unknown>): Promise<string>;
+  call<T>(roomId: string, method: string, args?: unknown[]): Promise<T>;
+}
+
+export interface PlayConfig {
+  sessionSecret: string;
+  sessionTtlSec: number;
+  heartbeatIntervalSec: number;
+  billingPeriodSec: number;
+}
+
+export interface SessionGrant {
+  sessionToken: string;
+  expiresAt: string;
+}
+export interface StartResult extends SessionGrant {
+  sessionId: string;
+  heartbeatIntervalSec: number;
+  roomId: string;
+}
+export interface StopResult {
+  sessionId: string;
+  durationSec: number;
+  charged: number;
+}
+
+/** What a room method answers across processes: a value or an error to re-raise. */
+export type RoomAnswer<T> = { ok: true; value: T } | { ok: false; status: number; code: string; message: string };
+
+/** A live session as the asset door needs it. */
+export interface LiveSessionInfo {
+  userId: string;
+  gameId: string;
+}
+
+const started = new Counter({
+  name: "play_sessions_started_total",
+  help: "Play sessions started",
+  registers: [registry],
+});
+const ended = new Counter({
+  name: "play_sessions_ended_total",
+  help: "Play sessions ended, by reason",
+  labelNames: ["reason"] as const,
+  registers: [registry],
+});
+
+export const PLAY_SESSION_ROOM = "play_session";
+
+/**
+ * Play sessions. The live phase of each session is one `play_session` room,
+ * which owns its timers (heartbeat expiry, billing tick) and calls the
+ * actor-side methods here; HTTP reaches the same room methods through the
+ * room gateway, so start/heartbeat/stop have one implementation whichever door
+ * they come through.
+ */
+export class PlaySessionService {
+  /** sessionId → live info, or null once ended; invalidated on every process when a session ends. */
+  readonly live: SharedCache<LiveSessionInfo | null>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly wallet: WalletService,
+    private readonly rooms: RoomGateway,
+    presence: Presence,
+    readonly config: PlayConfig,
+  ) {
+    this.live = new SharedCache(presence, "arcadia:play-session", async (sessionId) => {
+      const s = await this.dataSource.getRepository(PlaySession).findOne({ where: { id: sessionId } });
+      return s && s.status === "live" ? { userId: s.userId, gameId: s.gameId } : null;
+    });
+  }
+
+  // ---- HTTP door -------------------------------------------------------
+
+  /** Creates the session (charging its first period) and its room. */
+  async start(userId: string, gameId: string): Promise<StartResult> {
+    const session = await this.begin(userId, gameId);
+    let roomId: string;
+    try {
+      roomId = await this.rooms.create(PLAY_SESSION_ROOM, { sessionId: session.id });
+    } catch (err) {
+      await this.finish(session.id, "expired", session.startedAt);
+      throw new AppError(503, "ROOM_UNAVAILABLE", "Could not start the session; try again", undefined, undefined, {
+        cause: err,
+      });
+    }
+    return { sessionId: session.id, roomId, heartbeatIntervalSec: this.config.heartbeatIntervalSec, ...this.grant(session) };
+  }
+
+  /** Heartbeat through HTTP: reaches the session's room wherever it runs. */
+  heartbeatByToken(sessionToken: string): Promise<SessionGrant> {
+    return this.callRoom<SessionGrant>(sessionToken, "heartbeat");
+  }
+
+  stopByToken(sessionToken: string): Promise<StopResult> {
+    return this.callRoom<StopResult>(sessionToken, "stop");
+  }
+
+  // ---- actor side: called by the play_session room -----------------------
+
+  /**
+   * Opens a session: one live session per user (409 naming it), and for paid
+   * games the first period is charged in the same transaction (402 if short).
+   */
+  async begin(userId: string, gameId: string, roomId?: string): Promise<PlaySession> {
+    const game = await this.dataSource.getRepository(Game).findOne({ where: { id: gameId } });
+    if (!game) throw notFound("No such game", "GAME_NOT_FOUND");
+    const now = new Date();
+    try {
+      const session = await this.dataSource.transaction(async (m) => {
+        const s = await m.save(
+          m.create(PlaySession, {
+            userId,
+            gameId,
+            roomId: roomId ?? null,
+            pricePerPeriod: game.pricePerMinute,
+            startedAt: now,
+            lastHeartbeatAt: now,
+          }),
+        );
+        if (s.pricePerPeriod > 0) {
+          await this.wallet.apply([this.periodCharge(s, 1)], m);
+          s.periodsBilled = 1;
+          s.charged = s.pricePerPeriod;
+          await m.update(PlaySession, { id: s.id }, { periodsBilled: 1, charged: s.charged });
+        }
+        return s;
+      });
+      started.inc();
+      return session;
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      const liveOne = await this.dataSource.getRepository(PlaySession).findOne({ where: { userId, status: "live" } });
+      throw conflict("SESSION_ALREADY_LIVE", "You already have a live play session", { sessionId: liveOne?.id });
+    }
+  }
+
+  async attachRoom(sessionId: string, roomId: string): Promise<PlaySession> {
+    const repo = this.dataSource.getRepository(PlaySession);
+    await repo.update({ id: sessionId, status: "live" }, { roomId });
+    return repo.findOneOrFail({ where: { id: sessionId } });
+  }
+
+  /**
+   * Charges every period started by `until` that is not yet charged, one at a
+   * time with its own idempotency key (session + period). False when the
+   * wallet ran dry: the caller ends the session.
+   */
+  async settle(sessionId: string, until: Date): Promise<boolean> {
+    const session = await this.dataSource.getRepository(PlaySession).findOneOrFail({ where: { id: sessionId } });
+    if (session.pricePerPeriod === 0) return true;
+    const due = Math.floor((until.getTime() - session.startedAt.getTime()) / (this.config.billingPeriodSec * 1000)) + 1;
+    for (let period = session.periodsBilled + 1; period <= due; period++) {
+      try {
+        await this.dataSource.transaction(async (m) => {
+          const { replayed } = await this.wallet.apply([this.periodCharge(session, period)], m);
+          if (replayed) return;
+          await m.query(
+            `UPDATE play_sessions SET periods_billed = GREATEST(periods_billed, $2), charged = charged + $3 WHERE id = $1`,
+            [sessionId, period, session.pricePerPeriod],
+          );
+        });
+      } catch (err) {
+        if (err instanceof AppError && err.status === 402) return false;
+        throw err;
+      }
+    }
+    return true;
+  }
+
+  /** A heartbeat: bills elapsed time, records it, and rolls the token. */
+  async beat(sessionId: string, now = new Date()): Promise<{ ok: true; grant: SessionGrant } | { ok: false }> {
+    if (!(await this.settle(sessionId, now))) return { ok: false };
+    const repo = this.dataSource.getRepository(PlaySession);
+    await repo.update({ id: sessionId, status: "live" }, { lastHeartbeatAt: now });
+    return { ok: true, grant: this.grant(await repo.findOneOrFail({ where: { id: sessionId } })) };
+  }
+
+  /**
+   * Ends a live session: bills up to `billUntil` (now for a stop, the last
+   * heartbeat for an expiry), records why, and makes its tokens useless on
+   * every process at once. Ending twice answers the first ending.
+   */
+  async finish(sessionId: string, reason: EndReason, billUntil: Date): Promise<StopResult> {
+    const repo = this.dataSource.getRepository(PlaySession);
+    if (reason !== "insufficient_funds") await this.settle(sessionId, billUntil);
+    const endedAt = new Date();
+    const { affected } = await repo.update({ id: sessionId, status: "live" }, { status: reason, endedAt });
+    if (affected) ended.inc({ reason });
+    await this.live.invalidate(sessionId);
+    const s = await repo.findOneOrFail({ where: { id: sessionId } });
+    return {
+      sessionId,
+      durationSec: Math.round(((s.endedAt ?? endedAt).getTime() - s.startedAt.getTime()) / 1000),
+      charged: s.charged,
+    };
+  }
+
+  load(sessionId: string): Promise<PlaySession | null> {
+    return this.dataSource.getRepository(PlaySession).findOne({ where: { id: sessionId } });
+  }
+
+  /**
+   * Sessions left live by a crash or restart: no heartbeat for two intervals
+   * (plus a grace second), and no room that would have expired them. Closed
+   * as expired, billed up to their last heartbeat.
+   */
+  async sweepStale(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - (2 * this.config.heartbeatIntervalSec + 1) * 1000);
+    const stale = await this.dataSource
+      .getRepository(PlaySession)
+      .find({ where: { status: "live", lastHeartbeatAt: LessThan(cutoff) }, take: 500 });
+    for (const s of stale) await this.finish(s.id, "expired", s.lastHeartbeatAt);
+    return stale.length;
+  }
+
+  // ---- token door (assets) -------------------------------------------------
+
+  /** A session token that is valid and whose session is still live (401 otherwise). */
+  async authorize(sessionToken: string): Promise<LiveSessionInfo & { sessionId: string }> {
+    const claims = verifySessionToken(this.config.sessionSecret, sessionToken);
+    return this.authorizeSession(claims.sid);
+  }
+
+  async authorizeSession(sessionId: string): Promise<LiveSessionInfo & { sessionId: string }> {
+    const info = await this.live.get(sessionId);
+    if (!info) throw unauthorized("This play session has ended", "SESSION_ENDED");
+    return { sessionId, ...info };
+  }
+
+  private async callRoom<T>(sessionToken: string, method: "heartbeat" | "stop"): Promise<T> {
+    const { sid } = verifySessionToken(this.config.sessionSecret, sessionToken);
+    const session = await this.load(sid);
+    if (!session || session.status !== "live") throw unauthorized("This play session has ended", "SESSION_ENDED");
+    if (!session.roomId) throw forbidden("The session has no room yet", "SESSION_NOT_READY");
+    let answer: RoomAnswer<T>;
+    try {
+      answer = await this.rooms.call<RoomAnswer<T>>(session.roomId, method);
+    } catch {
+      // The room is gone (its process died): the session cannot continue.
+      await this.finish(sid, "expired", session.lastHeartbeatAt);
+      throw unauthorized("This play session has ended", "SESSION_ENDED");
+    }
+    if (!answer.ok) throw new AppError(answer.status, answer.code, answer.message);
+    return answer.value;
+  }
+
+  private grant(session: PlaySession): SessionGrant {
+    const { token, expiresAt } = signSessionToken(
+      this.config.sessionSecret,
+      { sid: session.id, sub: session.userId, gid: session.gameId },
+      this.config.sessionTtlSec,
+    );
+    return { sessionToken: token, expiresAt: expiresAt.toISOString() };
+  }
+
+  private periodCharge(session: PlaySession, period: number) {
+    return {
+      userId: session.userId,
+      delta: -session.pricePerPeriod,
+      reason: "play",
+      refType: "play_session",
+      refId: session.id,
+      idempotencyKey: `play:${session.id}:${period}`,
+    };
+  }
+}
