@@ -19,7 +19,11 @@ async function main() {
     if (command === "run") {
       console.log("migrations up to date");
     } else if (command === "seed") {
-      const games = new GameService(database.dataSource, config.ASSET_STORAGE_ROOT, config.ASSET_UPLOAD_LIMIT_MB * 1024 * 1024);
+      const games = new GameService(
+        database.dataSource,
+        config.ASSET_STORAGE_ROOT,
+        config.ASSET_UPLOAD_LIMIT_MB * 1024 * 1024,
+      );
       const { created } = await seed(database.dataSource, games);
       console.log(created.length ? `seeded: ${created.join(", ")}` : "seed: nothing missing");
     } else if (command === "generate") {

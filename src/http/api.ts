@@ -85,7 +85,9 @@ export class Api {
             ? {
                 required: true,
                 content: {
-                  [(spec.rawBody ?? spec.streamBody)!.contentType]: { schema: (spec.rawBody ?? spec.streamBody)!.schema },
+                  [(spec.rawBody ?? spec.streamBody)!.contentType]: {
+                    schema: (spec.rawBody ?? spec.streamBody)!.schema,
+                  },
                 },
               }
             : undefined,

@@ -127,9 +127,10 @@ function requestedRanges(req: Request, file: AssetFile): ByteRange[] | "unsatisf
   // otherwise call e.g. `items=20000-` unsatisfiable.
   const eq = range.indexOf("=");
   if (eq < 0 || range.slice(0, eq).toLowerCase() !== "bytes") return [];
-  if (hasReversedRange(range.slice(eq + 1))) return [];
+  const rangeSet = preparedRangeSet(range.slice(eq + 1), file.size);
+  if (rangeSet === undefined) return [];
 
-  const parsed = rangeParser(file.size, range, { combine: true });
+  const parsed = rangeParser(file.size, `bytes=${rangeSet}`, { combine: true });
   if (parsed === -2) return [];
   if (parsed === -1) return "unsatisfiable";
   if (parsed.length > MAX_RANGES) return [];
@@ -137,14 +138,20 @@ function requestedRanges(req: Request, file: AssetFile): ByteRange[] | "unsatisf
 }
 
 /**
- * `5-1` makes the whole ranges-specifier invalid (RFC 9110 §14.1.1), so the Range is ignored
- * (200). range-parser would instead drop that range, and answer 416 when it is the only one.
+ * Two corrections before range-parser (1.3.0) reads the range set:
+ * - `5-1` makes the whole ranges-specifier invalid (RFC 9110 §14.1.1), so the Range is ignored
+ *   (undefined, then 200); range-parser would drop that range, and answer 416 when it is alone.
+ * - a suffix longer than the file means the whole file (§14.1.3), which range-parser calls
+ *   unsatisfiable (fixed upstream in jshttp/range-parser#66, not released): it becomes `-size`.
  */
-function hasReversedRange(rangeSet: string): boolean {
-  return rangeSet.split(",").some((spec) => {
-    const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(spec);
-    return m !== null && Number(m[1]) > Number(m[2]);
-  });
+function preparedRangeSet(rangeSet: string, size: number): string | undefined {
+  const specs: string[] = [];
+  for (const spec of rangeSet.split(",")) {
+    const [, first, last] = /^\s*(\d*)\s*-\s*(\d*)\s*$/.exec(spec) ?? [];
+    if (first && last && Number(first) > Number(last)) return undefined;
+    specs.push(first === "" && last && Number(last) > size ? `-${size}` : spec);
+  }
+  return specs.join(",");
 }
 
 /**
@@ -243,8 +250,12 @@ async function streamBody(
   writeHeaders();
   const single = segments.length === 1;
   const source = single ? first : Readable.from(segmentBytes(path, segments, first), { objectMode: false });
-  // A client that goes away early must not leave the file open (pipeline also covers this).
-  const abandon = () => source.destroy();
+  // A client that goes away early must not leave the file open, even before a multipart body
+  // reaches its first range (pipeline covers the rest).
+  const abandon = () => {
+    source.destroy();
+    first.destroy();
+  };
   res.once("close", abandon);
   try {
     // end: false, so that a file shorter than its recorded size can be cut off below rather than

@@ -128,9 +128,12 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
     const ttl = 2 * this.play.config.heartbeatIntervalSec * 1000;
     this.state.expiresAt = from.getTime() + ttl;
     this.expiry?.clear();
-    this.expiry = this.clock.setTimeout(() => {
-      void this.serial(() => this.end("expired", new Date(this.state.lastHeartbeatAt)));
-    }, Math.max(0, this.state.expiresAt - Date.now()));
+    this.expiry = this.clock.setTimeout(
+      () => {
+        void this.serial(() => this.end("expired", new Date(this.state.lastHeartbeatAt)));
+      },
+      Math.max(0, this.state.expiresAt - Date.now()),
+    );
   }
 
   /** Charges each new period as it starts, between heartbeats too. */
@@ -174,7 +177,12 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
 
 type Delayed = ReturnType<Room["clock"]["setTimeout"]>;
 
-const ended = (): RoomAnswer<never> => ({ ok: false, status: 401, code: "SESSION_ENDED", message: "This play session has ended" });
+const ended = (): RoomAnswer<never> => ({
+  ok: false,
+  status: 401,
+  code: "SESSION_ENDED",
+  message: "This play session has ended",
+});
 
 /** Rooms with a live session on this process. */
 const liveRooms = new Set<string>();

@@ -24,7 +24,12 @@ export class AuthStateCache extends SharedCache<AuthState | null> {
         select: { id: true, tokenVersion: true, role: true, displayName: true, deletedAt: true },
       });
       if (!user) return null;
-      return { tokenVersion: user.tokenVersion, role: user.role, displayName: user.displayName, deleted: !!user.deletedAt };
+      return {
+        tokenVersion: user.tokenVersion,
+        role: user.role,
+        displayName: user.displayName,
+        deleted: !!user.deletedAt,
+      };
     });
   }
 }

@@ -39,13 +39,21 @@ export class GameService {
   async list(): Promise<GameView[]> {
     const games = await this.dataSource.getRepository(Game).find({ order: { title: "ASC" } });
     const assets = await this.dataSource.getRepository(Asset).find({ order: { name: "ASC" } });
-    return games.map((g) => view(g, assets.filter((a) => a.gameId === g.id)));
+    return games.map((g) =>
+      view(
+        g,
+        assets.filter((a) => a.gameId === g.id),
+      ),
+    );
   }
 
   async get(id: string): Promise<GameView> {
     const game = await this.dataSource.getRepository(Game).findOne({ where: { id } });
     if (!game) throw notFound("No such game", "GAME_NOT_FOUND");
-    return view(game, await this.dataSource.getRepository(Asset).find({ where: { gameId: id }, order: { name: "ASC" } }));
+    return view(
+      game,
+      await this.dataSource.getRepository(Asset).find({ where: { gameId: id }, order: { name: "ASC" } }),
+    );
   }
 
   async create(input: { slug: string; title: string; version: string; pricePerMinute: number }): Promise<GameView> {
@@ -61,14 +69,17 @@ export class GameService {
    * Streams an upload to disk under a server-chosen name (hashing as it goes,
    * never holding it in memory), then records it. 413 past the size limit.
    */
-  async addAsset(gameId: string, input: { name: string; contentType: string; body: Readable }) {
+  async addAsset(
+    gameId: string,
+    input: { name: string; contentType: string; body: Readable },
+    limit = this.uploadLimitBytes,
+  ) {
     await this.get(gameId);
     const relative = path.join(gameId, `${randomUUID()}${safeExtension(input.name)}`);
     const absolute = this.resolveInside(relative);
     fs.mkdirSync(path.dirname(absolute), { recursive: true });
     const hash = createHash("sha256");
     let size = 0;
-    const limit = this.uploadLimitBytes;
     try {
       await pipeline(
         input.body,

@@ -100,7 +100,12 @@ export class PlaySessionService {
         cause: err,
       });
     }
-    return { sessionId: session.id, roomId, heartbeatIntervalSec: this.config.heartbeatIntervalSec, ...this.grant(session) };
+    return {
+      sessionId: session.id,
+      roomId,
+      heartbeatIntervalSec: this.config.heartbeatIntervalSec,
+      ...this.grant(session),
+    };
   }
 
   /** Heartbeat through HTTP: reaches the session's room wherever it runs. */

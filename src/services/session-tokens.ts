@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { TOKEN_ISSUER } from "./access-tokens";
 import { unauthorized } from "./errors";
@@ -22,6 +23,8 @@ export interface SessionClaims {
 export function signSessionToken(secret: string, claims: SessionClaims, ttlSec: number) {
   const token = jwt.sign({ sid: claims.sid, gid: claims.gid, typ: "session" }, secret, {
     algorithm: "HS256",
+    // Unique even when two heartbeats fall in the same second: every heartbeat gets a new token.
+    jwtid: randomUUID(),
     subject: claims.sub,
     issuer: TOKEN_ISSUER,
     audience: SESSION_AUDIENCE,
@@ -33,7 +36,11 @@ export function signSessionToken(secret: string, claims: SessionClaims, ttlSec: 
 export function verifySessionToken(secret: string, token: string): SessionClaims {
   let p: jwt.JwtPayload;
   try {
-    p = jwt.verify(token, secret, { algorithms: ["HS256"], issuer: TOKEN_ISSUER, audience: SESSION_AUDIENCE }) as jwt.JwtPayload;
+    p = jwt.verify(token, secret, {
+      algorithms: ["HS256"],
+      issuer: TOKEN_ISSUER,
+      audience: SESSION_AUDIENCE,
+    }) as jwt.JwtPayload;
   } catch (err) {
     if (err instanceof jwt.TokenExpiredError) throw unauthorized("Session token expired", "SESSION_TOKEN_EXPIRED");
     throw unauthorized("Invalid session token", "INVALID_SESSION_TOKEN");

@@ -64,6 +64,10 @@ async function boot(): Promise<TestApp> {
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     RATE_LIMIT_MAX: "100000",
+    // Short play timers so expiry and billing are testable: expiry after 2 s, a period is 1 s.
+    HEARTBEAT_INTERVAL_SEC: "1",
+    PLAY_BILLING_PERIOD_SEC: "1",
+    ASSET_UPLOAD_LIMIT_MB: "1",
     AUTH_RATE_LIMIT_MAX: "50000",
     REDIS_KEY_PREFIX: `test-${process.pid}:`,
     CORS_ORIGINS: "https://game.arcadia.test",

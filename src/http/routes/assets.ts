@@ -28,8 +28,16 @@ export function registerAssetRoutes(api: Api, services: Services) {
     params: AssetId,
     query: Signed,
     responses: {
-      200: { description: "The whole file", schema: z.string().openapi({ format: "binary" }), contentType: "application/octet-stream" },
-      206: { description: "Partial content (one range, or multipart/byteranges)", schema: z.string(), contentType: "application/octet-stream" },
+      200: {
+        description: "The whole file",
+        schema: z.string().openapi({ format: "binary" }),
+        contentType: "application/octet-stream",
+      },
+      206: {
+        description: "Partial content (one range, or multipart/byteranges)",
+        schema: z.string(),
+        contentType: "application/octet-stream",
+      },
       304: { description: "Not modified" },
       401: { description: "No valid token, or the session has ended" },
       403: { description: "The asset belongs to another game" },
@@ -42,7 +50,8 @@ export function registerAssetRoutes(api: Api, services: Services) {
       let asset: DeliverableAsset;
       if (token) asset = await services.assets.byToken(token, assetId);
       else if (sid && exp && sig) asset = await services.assets.bySignature(assetId, { sid, exp, sig });
-      else throw unauthorized("Send Authorization: Bearer <sessionToken> or use a signed URL", "SESSION_TOKEN_REQUIRED");
+      else
+        throw unauthorized("Send Authorization: Bearer <sessionToken> or use a signed URL", "SESSION_TOKEN_REQUIRED");
       sendAssetFile(
         req,
         res,
@@ -61,11 +70,14 @@ export function registerAssetRoutes(api: Api, services: Services) {
   api.route({
     method: "get",
     path: "/api/assets/:assetId/url",
-    summary: "A signed URL (valid ≤ 60 s, and only while the session lives) for media elements that cannot send headers",
+    summary:
+      "A signed URL (valid ≤ 60 s, and only while the session lives) for media elements that cannot send headers",
     tags,
     security: ["sessionToken"],
     params: AssetId,
-    responses: { 200: { description: "Signed URL", schema: z.object({ url: z.string(), expiresAt: z.iso.datetime() }) } },
+    responses: {
+      200: { description: "Signed URL", schema: z.object({ url: z.string(), expiresAt: z.iso.datetime() }) },
+    },
     handler: async (req, res) => {
       const token = bearerToken(req);
       if (!token) throw unauthorized("Send Authorization: Bearer <sessionToken>", "SESSION_TOKEN_REQUIRED");
@@ -77,6 +89,14 @@ export function registerAssetRoutes(api: Api, services: Services) {
 function recordServed(info: ServedInfo) {
   assetBytesServed.inc(info.bytes);
   const kind =
-    info.status === 304 ? "not_modified" : info.status === 416 ? "unsatisfiable" : info.ranges > 1 ? "multipart" : info.ranges === 1 ? "single" : "full";
+    info.status === 304
+      ? "not_modified"
+      : info.status === 416
+        ? "unsatisfiable"
+        : info.ranges > 1
+          ? "multipart"
+          : info.ranges === 1
+            ? "single"
+            : "full";
   assetRangeRequests.inc({ kind });
 }

@@ -60,7 +60,10 @@ export function registerGameRoutes(api: Api, services: Services) {
     body: z.object({
       slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/),
       title: z.string().trim().min(1).max(120),
-      version: z.string().regex(/^[\w.+-]{1,32}$/).default("1.0.0"),
+      version: z
+        .string()
+        .regex(/^[\w.+-]{1,32}$/)
+        .default("1.0.0"),
       pricePerMinute: z.number().int().min(0).max(10_000),
     }),
     responses: { 201: { description: "Created", schema: GameSchema }, 409: { description: "Slug taken" } },
@@ -83,8 +86,13 @@ export function registerGameRoutes(api: Api, services: Services) {
     },
     handler: async (req, res) => {
       const contentType = req.get("Content-Type")?.split(";")[0].trim();
-      if (!contentType || !/^[\w.+-]+\/[\w.+-]+$/.test(contentType)) throw badRequest("CONTENT_TYPE_REQUIRED", "Send the file's Content-Type");
-      const asset = await services.games.addAsset(req.valid.params.id, { name: req.valid.query.name, contentType, body: req });
+      if (!contentType || !/^[\w.+-]+\/[\w.+-]+$/.test(contentType))
+        throw badRequest("CONTENT_TYPE_REQUIRED", "Send the file's Content-Type");
+      const asset = await services.games.addAsset(req.valid.params.id, {
+        name: req.valid.query.name,
+        contentType,
+        body: req,
+      });
       res.status(201).json(asset);
     },
   });
