@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Client } from "@colyseus/sdk";
+import "reflect-metadata";
+import { openDatabase } from "../../src/db/data-source";
+import { GameService } from "../../src/services/games";
+import { seed } from "../../src/services/seed";
 import { createScratchDatabase } from "../helpers/database";
 import { freePort, type ServerProcess, startServerProcess } from "../helpers/process";
 
@@ -14,6 +18,8 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
   let a: ServerProcess;
   let b: ServerProcess;
   let dropDatabase: (() => Promise<void>) | undefined;
+  let databaseUrl = "";
+  const dataDir = `/tmp/arcadia-cluster-${process.pid}`;
   const RATE_LIMIT_MAX = 40;
 
   before(async function () {
@@ -23,6 +29,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     }
     const scratch = await createScratchDatabase(DATABASE_URL);
     dropDatabase = scratch.drop;
+    databaseUrl = scratch.url;
     const [portA, portB] = [await freePort(), await freePort()];
     const shared = {
       DATABASE_URL: scratch.url,
@@ -31,7 +38,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
       RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),
       AUTH_RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),
       RATE_LIMIT_WINDOW_SEC: "60",
-      DATA_DIR: `/tmp/arcadia-cluster-${process.pid}`,
+      DATA_DIR: dataDir,
     };
     // Both start at once on the new, empty database: migrations must not race.
     [a, b] = await Promise.all([
@@ -125,6 +132,35 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
       statuses.push((await post(i % 2 ? a : b, "/api/auth/login", { email, password: `bad-${i}` })).status);
     assert.deepEqual(statuses, [401, 401, 401, 401, 401, 401, 401, 401, 401, 429]);
     assert.equal((await post(a, "/api/auth/login", { email, password: "Lockout-pass-1" })).status, 429);
+  });
+
+  it("a play session's heartbeat and stop reach its room from either process", async () => {
+    // The operator seeds a PostgreSQL deployment once (`npm run seed`); here, through the same code.
+    const ds = await openDatabase({ url: databaseUrl, embeddedDir: "" });
+    try {
+      await seed(ds, new GameService(ds, `${dataDir}/assets`, 1024 * 1024));
+    } finally {
+      await ds.destroy();
+    }
+    const email = `player-${randomBytes(4).toString("hex")}@arcadia.test`;
+    const registered = await post(a, "/api/auth/register", { email, password: "Player-pass-1", displayName: "Player" });
+    assert.equal(registered.status, 201, await registered.clone().text());
+    const { accessToken } = await registered.json();
+    const { games } = await (await fetch(`${a.baseUrl}/api/games`)).json();
+    const game = games.find((g: { slug: string }) => g.slug === "demo-arcade");
+    const started = await post(a, "/api/play/start", { gameId: game.id }, accessToken);
+    assert.equal(started.status, 201);
+    const { sessionToken, roomId } = await started.json();
+    const beat = (server: ServerProcess, token: string) => post(server, "/api/play/heartbeat", {}, token);
+    const viaA = await beat(a, sessionToken);
+    assert.equal(viaA.status, 200);
+    const viaB = await beat(b, (await viaA.json()).sessionToken);
+    assert.equal(viaB.status, 200, "the process without the room forwards to it");
+    const { sessionToken: latest } = await viaB.json();
+    const stopped = await post(b, "/api/play/stop", {}, latest);
+    assert.equal(stopped.status, 200);
+    assert.equal((await beat(a, latest)).status, 401, "ended on every process at once");
+    assert.ok(roomId);
   });
 
   it("the global rate limit counts requests to both processes together", async () => {
