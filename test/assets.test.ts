@@ -84,7 +84,7 @@ describe("game assets", () => {
       t.fetch(`/api/games/${id}/assets?name=${name}`, {
         method: "POST",
         headers: { ...bearer(admin.accessToken), "Content-Type": "application/json" },
-        body,
+        body: new Uint8Array(body),
       });
     const content = Buffer.from(JSON.stringify({ level: 1, tiles: "x".repeat(5000) }));
     const uploaded = await upload(content);

@@ -1,9 +1,9 @@
-import jwt from "jsonwebtoken";
 import type { Role } from "../entities";
 import { unauthorized } from "./errors";
+import { signJwt, verifyJwt } from "./jwt";
 
+export { TOKEN_ISSUER } from "./jwt";
 export const ACCESS_TOKEN_TTL_SEC = 15 * 60;
-export const TOKEN_ISSUER = "arcadia";
 export const ACCESS_AUDIENCE = "arcadia:api";
 
 export interface AccessClaims {
@@ -17,35 +17,22 @@ export interface AccessClaims {
 }
 
 export function signAccessToken(secret: string, claims: Omit<AccessClaims, "typ">): string {
-  return jwt.sign({ role: claims.role, ver: claims.ver, fid: claims.fid, typ: "access" }, secret, {
-    algorithm: "HS256",
-    subject: claims.sub,
-    issuer: TOKEN_ISSUER,
-    audience: ACCESS_AUDIENCE,
-    expiresIn: ACCESS_TOKEN_TTL_SEC,
-  });
+  return signJwt(
+    secret,
+    { role: claims.role, ver: claims.ver, fid: claims.fid, typ: "access" },
+    { subject: claims.sub, audience: ACCESS_AUDIENCE, expiresInSec: ACCESS_TOKEN_TTL_SEC },
+  );
 }
 
-/**
- * Checks signature (HS256 only: `none` and every other algorithm are refused),
- * issuer, audience, expiry and `typ`. The token version is checked by the
- * caller against the user's current one.
- */
+/** Signature, issuer, audience, expiry and `typ`; the caller checks the version against the user's. */
 export function verifyAccessToken(secret: string, token: string): AccessClaims {
-  let payload: jwt.JwtPayload;
-  try {
-    payload = jwt.verify(token, secret, {
-      algorithms: ["HS256"],
-      issuer: TOKEN_ISSUER,
-      audience: ACCESS_AUDIENCE,
-    }) as jwt.JwtPayload;
-  } catch (err) {
-    if (err instanceof jwt.TokenExpiredError) throw unauthorized("Access token expired", "TOKEN_EXPIRED");
-    throw unauthorized("Invalid access token", "INVALID_TOKEN");
-  }
-  if (payload.typ !== "access" || typeof payload.sub !== "string" || typeof payload.ver !== "number") {
-    throw unauthorized("Not an access token", "INVALID_TOKEN");
-  }
-  const fid = typeof payload.fid === "string" ? payload.fid : undefined;
-  return { sub: payload.sub, role: payload.role, ver: payload.ver, fid, typ: "access" };
+  const p = verifyJwt(secret, token, {
+    audience: ACCESS_AUDIENCE,
+    typ: "access",
+    label: "Access token",
+    codes: { expired: "TOKEN_EXPIRED", invalid: "INVALID_TOKEN" },
+  });
+  if (typeof p.ver !== "number") throw unauthorized("Not an access token", "INVALID_TOKEN");
+  const fid = typeof p.fid === "string" ? p.fid : undefined;
+  return { sub: p.sub!, role: p.role, ver: p.ver, fid, typ: "access" };
 }

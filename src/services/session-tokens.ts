@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import jwt from "jsonwebtoken";
-import { TOKEN_ISSUER } from "./access-tokens";
 import { unauthorized } from "./errors";
+import { signJwt, verifyJwt } from "./jwt";
 
 export const SESSION_AUDIENCE = "arcadia:session";
 
@@ -21,32 +20,24 @@ export interface SessionClaims {
  * the caller also checks that the session is still live.
  */
 export function signSessionToken(secret: string, claims: SessionClaims, ttlSec: number) {
-  const token = jwt.sign({ sid: claims.sid, gid: claims.gid, typ: "session" }, secret, {
-    algorithm: "HS256",
-    // Unique even when two heartbeats fall in the same second: every heartbeat gets a new token.
-    jwtid: randomUUID(),
-    subject: claims.sub,
-    issuer: TOKEN_ISSUER,
-    audience: SESSION_AUDIENCE,
-    expiresIn: ttlSec,
-  });
+  const token = signJwt(
+    secret,
+    { sid: claims.sid, gid: claims.gid, typ: "session" },
+    // A unique jti: two heartbeats in the same second still get different tokens.
+    { subject: claims.sub, audience: SESSION_AUDIENCE, expiresInSec: ttlSec, jwtid: randomUUID() },
+  );
   return { token, expiresAt: new Date(Date.now() + ttlSec * 1000) };
 }
 
 export function verifySessionToken(secret: string, token: string): SessionClaims {
-  let p: jwt.JwtPayload;
-  try {
-    p = jwt.verify(token, secret, {
-      algorithms: ["HS256"],
-      issuer: TOKEN_ISSUER,
-      audience: SESSION_AUDIENCE,
-    }) as jwt.JwtPayload;
-  } catch (err) {
-    if (err instanceof jwt.TokenExpiredError) throw unauthorized("Session token expired", "SESSION_TOKEN_EXPIRED");
-    throw unauthorized("Invalid session token", "INVALID_SESSION_TOKEN");
-  }
-  if (p.typ !== "session" || typeof p.sid !== "string" || typeof p.gid !== "string" || typeof p.sub !== "string") {
+  const p = verifyJwt(secret, token, {
+    audience: SESSION_AUDIENCE,
+    typ: "session",
+    label: "Session token",
+    codes: { expired: "SESSION_TOKEN_EXPIRED", invalid: "INVALID_SESSION_TOKEN" },
+  });
+  if (typeof p.sid !== "string" || typeof p.gid !== "string") {
     throw unauthorized("Not a session token", "INVALID_SESSION_TOKEN");
   }
-  return { sid: p.sid, sub: p.sub, gid: p.gid };
+  return { sid: p.sid, sub: p.sub!, gid: p.gid };
 }
