@@ -103,6 +103,14 @@ describe("game assets", () => {
     assert.equal(listed.assets.length, 1);
   });
 
+  it("never resolves a stored path outside ASSET_STORAGE_ROOT", async () => {
+    const games = t.app.services.games;
+    assert.ok(games.resolveInside("abc/def.bin").startsWith(t.app.config.ASSET_STORAGE_ROOT));
+    for (const escape of ["../secrets.json", "a/../../x", "/etc/passwd", "..", ""]) {
+      assert.throws(() => games.resolveInside(escape), /outside the storage root/, escape);
+    }
+  });
+
   it("counts bytes and range kinds in /metrics", async () => {
     await get(`/api/assets/${music().id}`, { Range: "bytes=0-99" });
     const text = await (await t.fetch("/metrics")).text();

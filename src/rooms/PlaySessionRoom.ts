@@ -31,6 +31,7 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
   private gameId?: string;
   private expiry?: Delayed;
   private billingTick?: Delayed;
+  private ending?: Promise<StopResult>;
   /** One change at a time: heartbeats, ticks and stops never interleave. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -120,8 +121,9 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
       lastHeartbeatAt: session.lastHeartbeatAt.getTime(),
       charged: session.charged,
     });
-    this.armExpiry(session.lastHeartbeatAt);
+    // Billing first: when a stalled event loop makes both timers due at once, the period is charged before expiry.
     if (session.pricePerPeriod > 0) this.armBillingTick();
+    this.armExpiry(session.lastHeartbeatAt);
   }
 
   private armExpiry(from: Date) {
@@ -154,7 +156,13 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
     );
   }
 
-  private async end(reason: EndReason, billUntil: Date): Promise<StopResult> {
+  /** Ends the session once; later calls (a timer that was already due) get the first ending. */
+  private end(reason: EndReason, billUntil: Date): Promise<StopResult> {
+    this.ending ??= this.endOnce(reason, billUntil);
+    return this.ending;
+  }
+
+  private async endOnce(reason: EndReason, billUntil: Date): Promise<StopResult> {
     this.expiry?.clear();
     this.billingTick?.clear();
     const result = await this.play.finish(this.session!.id, reason, billUntil);
