@@ -81,6 +81,9 @@ const envSchema = z.object({
 
 type Env = z.infer<typeof envSchema>;
 
+/** Every variable name the server reads (the test keeps .env.example in step with it). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape);
+
 export type Config = Omit<Env, "JWT_SECRET" | "SESSION_JWT_SECRET" | "ASSET_STORAGE_ROOT"> & {
   JWT_SECRET: string;
   SESSION_JWT_SECRET: string;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ConfigError, loadConfig } from "../src/config";
+import { ConfigError, ENV_VARIABLES, loadConfig } from "../src/config";
 
 describe("config", () => {
   let dataDir: string;
@@ -97,5 +97,11 @@ describe("config", () => {
   it("requires ADMIN_PASSWORD with ADMIN_EMAIL", () => {
     assert.throws(() => loadConfig({ DATA_DIR: dataDir, ADMIN_EMAIL: "ops@arcadia.test" }), /ADMIN_PASSWORD/);
     assert.throws(() => loadConfig({ DATA_DIR: dataDir, ADMIN_EMAIL: "nope", ADMIN_PASSWORD: "x" }), /ADMIN_EMAIL/);
+  });
+
+  it(".env.example lists every variable, and only those", () => {
+    const example = fs.readFileSync(path.join(__dirname, "..", ".env.example"), "utf8");
+    const listed = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+    assert.deepEqual([...listed].sort(), [...ENV_VARIABLES].sort());
   });
 });
