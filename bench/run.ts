@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { benchAssets } from "./assets";
 import { benchStartup } from "./startup";
 import { benchWallet } from "./wallet";
 
@@ -8,6 +9,7 @@ import { benchWallet } from "./wallet";
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   startup: benchStartup,
   wallet: benchWallet,
+  assets: benchAssets,
 };
 
 async function main() {

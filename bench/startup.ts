@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "../test/helpers/process";
 
 /**
  * Embedded start-up time: from spawning `tsx src/main.ts` to the first 200 on
@@ -13,14 +13,6 @@ import path from "node:path";
 const ROOT = path.resolve(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Milliseconds from spawn until `readyPath` answers 200; then SIGTERM and wait for exit. */
 async function timeStart(entry: string, env: Record<string, string>, readyPath: string): Promise<number> {
