@@ -5,7 +5,8 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import express from "express";
-import { sendAssetFile } from "../src/http/range-response";
+import { offloadToNginx, sendAssetFile } from "../src/http/range-response";
+import { signSessionToken, verifySessionToken } from "../src/services/session-tokens";
 import { freePort } from "../test/helpers/process";
 
 /**
@@ -26,6 +27,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** Rounds over the three servers in turn; each figure is the median round (a shared VM is noisy). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FILE_NAME = "asset.bin";
+const SESSION_SECRET = randomBytes(32).toString("hex");
+/** Every request carries a session token, as a game client's would; only the offload target checks it. */
+const TOKEN = signSessionToken(SESSION_SECRET, { sid: "bench", sub: "bench", gid: "bench" }, 3600).token;
 /** Children find the same Node 22 as this process first on PATH (tsx's shebang is `env node`). */
 const CHILD_ENV = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}` };
 
@@ -73,7 +77,7 @@ function ensureCommand(command: string, packages: string[]): string | undefined 
 /** One GET with a Range on a new connection (no keep-alive socket left to go stale between phases). */
 function getRange(url: string, range: string): Promise<{ status: number; contentRange?: string; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers: { Range: range } }, (res) => {
+    const req = http.get(url, { agent: false, headers: { Range: range, Authorization: `Bearer ${TOKEN}` } }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () =>
@@ -109,17 +113,18 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Pro
   return exited;
 }
 
-/** A Node server (ours or express.static) in its own process: this file in `--serve` mode. */
-async function startNodeServer(kind: "ours" | "static", dir: string): Promise<Target> {
+/** A Node server (ours, express.static, or ours in offload mode) in its own process: this file in `--serve` mode. */
+async function startNodeServer(kind: "ours" | "static" | "offload", dir: string): Promise<Target & { port: number }> {
   const port = await freePort();
   const child = spawn(TSX, [__filename, "--serve", kind, dir, String(port)], {
     cwd: ROOT,
-    env: { ...CHILD_ENV, NODE_ENV: "production" },
+    env: { ...CHILD_ENV, NODE_ENV: "production", BENCH_SESSION_SECRET: SESSION_SECRET },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}/${FILE_NAME}`;
-  await waitForHttp(url, child);
-  return { name: kind === "ours" ? "ours" : "expressStatic", url, stop: () => stopChild(child) };
+  const name = kind === "ours" ? "ours" : kind === "static" ? "expressStatic" : "oursOffload";
+  if (kind !== "offload") await waitForHttp(url, child); // offload answers only behind nginx
+  return { name, url, port, stop: () => stopChild(child) };
 }
 
 /** The `--serve` side: an Express app on `port` serving `dir/asset.bin`. */
@@ -127,6 +132,17 @@ function serve(kind: string, dir: string, port: number) {
   const app = express();
   if (kind === "static") {
     app.use(express.static(dir));
+  } else if (kind === "offload") {
+    // Production's split: Node authorises (the session token's signature), nginx sends the bytes.
+    const secret = process.env.BENCH_SESSION_SECRET!;
+    app.get(`/${FILE_NAME}`, (req, res) => {
+      try {
+        verifySessionToken(secret, (req.get("Authorization") ?? "").slice("Bearer ".length));
+      } catch {
+        return void res.status(401).end();
+      }
+      offloadToNginx(res, "/_assets/", FILE_NAME, "application/octet-stream");
+    });
   } else {
     const filePath = path.join(dir, FILE_NAME);
     const stat = fs.statSync(filePath);
@@ -143,11 +159,12 @@ function serve(kind: string, dir: string, port: number) {
 }
 
 /** nginx with a generated minimal config in its own temp dir, or why it cannot run. */
-async function startNginx(dir: string): Promise<Target | string> {
+async function startNginx(dir: string, offloadPort: number): Promise<Target[] | string> {
   const missing = ensureCommand("nginx", ["nginx-light", "nginx"]);
   if (missing) return missing;
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-bench-nginx-"));
   const port = await freePort();
+  const proxyPort = await freePort();
   const conf = path.join(prefix, "nginx.conf");
   fs.writeFileSync(
     conf,
@@ -166,6 +183,16 @@ http {
     listen 127.0.0.1:${port};
     root ${dir};
   }
+  upstream arcadia { server 127.0.0.1:${offloadPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${proxyPort};
+    location / {
+      proxy_pass http://arcadia;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+    location /_assets/ { internal; alias ${dir}/; }
+  }
 }
 `,
   );
@@ -179,14 +206,17 @@ http {
     fs.rmSync(prefix, { recursive: true, force: true });
     return `nginx did not start: ${(err as Error).message} ${log.slice(-500)}`;
   }
-  return {
-    name: "nginx",
-    url,
-    stop: async () => {
-      await stopChild(child, "SIGQUIT");
-      fs.rmSync(prefix, { recursive: true, force: true });
+  return [
+    {
+      name: "nginx",
+      url,
+      stop: async () => {
+        await stopChild(child, "SIGQUIT");
+        fs.rmSync(prefix, { recursive: true, force: true });
+      },
     },
-  };
+    { name: "oursViaNginx", url: `http://127.0.0.1:${proxyPort}/${FILE_NAME}`, stop: async () => {} },
+  ];
 }
 
 /** Every server must answer a 1 MiB range with 206 and exactly those bytes before it is measured. */
@@ -213,7 +243,7 @@ function init(args)
 end
 function request()
   local first = math.random(0, ${FILE_MIB - 1}) * ${MiB}
-  return wrk.format("GET", "${urlPath}", { ["Range"] = "bytes=" .. first .. "-" .. (first + ${MiB - 1}) })
+  return wrk.format("GET", "${urlPath}", { ["Range"] = "bytes=" .. first .. "-" .. (first + ${MiB - 1}), ["Authorization"] = "Bearer ${TOKEN}" })
 end
 `,
   );
@@ -242,7 +272,8 @@ async function generateLoad(url: string, seconds: number) {
   const one = () =>
     new Promise<void>((resolve) => {
       const first = Math.floor(Math.random() * FILE_MIB) * MiB;
-      const req = http.get(url, { agent, headers: { Range: `bytes=${first}-${first + MiB - 1}` } }, (res) => {
+      const headers = { Range: `bytes=${first}-${first + MiB - 1}`, Authorization: `Bearer ${TOKEN}` };
+      const req = http.get(url, { agent, headers }, (res) => {
         let bytes = 0;
         res.on("data", (chunk: Buffer) => (bytes += chunk.length));
         res.on("end", () => {
@@ -292,14 +323,22 @@ export async function benchAssets(): Promise<Record<string, unknown>> {
     wrkMissing ? runNodeLoad(url, seconds) : Promise.resolve(runWrk(url, script, seconds));
 
   const targets: Target[] = [];
+  const stopLater: Target[] = [];
   const rounds: Record<string, Load[]> = {};
-  const results: Record<string, Measured | null> = { ours: null, expressStatic: null, nginx: null };
+  const results: Record<string, Measured | null> = { ours: null, expressStatic: null, nginx: null, oursViaNginx: null };
   let nginxUnavailable: string | undefined;
   try {
+    const offload = await startNodeServer("offload", dir);
+    const offloadProcess = { ...offload, name: "offloadProcess" };
     targets.push(await startNodeServer("ours", dir), await startNodeServer("static", dir));
-    const nginx = await startNginx(dir);
-    if (typeof nginx === "string") nginxUnavailable = nginx;
-    else targets.push(nginx);
+    const nginx = await startNginx(dir, offload.port);
+    if (typeof nginx === "string") {
+      nginxUnavailable = nginx;
+      await offloadProcess.stop();
+    } else {
+      targets.push(...nginx);
+      stopLater.push(offloadProcess);
+    }
 
     for (const target of targets) await checkRange(target, file);
     for (let round = 0; round < ROUNDS; round++) {
@@ -310,7 +349,7 @@ export async function benchAssets(): Promise<Record<string, unknown>> {
     }
     for (const [name, measured] of Object.entries(rounds)) results[name] = median(measured);
   } finally {
-    for (const target of targets) await target.stop();
+    for (const target of [...targets, ...stopLater]) await target.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
@@ -326,6 +365,8 @@ export async function benchAssets(): Promise<Record<string, unknown>> {
     ...(nginxUnavailable ? { nginxUnavailable } : {}),
     oursVsNginx: ratio(results.ours, results.nginx),
     oursVsExpressStatic: ratio(results.ours, results.expressStatic),
+    // Node authorises each request, nginx sends the bytes (ASSET_ACCEL_REDIRECT_PREFIX).
+    oursViaNginxVsNginx: ratio(results.oursViaNginx, results.nginx),
     targets: { oursVsNginx: 0.8, oursVsExpressStatic: 1.0 },
   };
 }

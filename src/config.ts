@@ -50,6 +50,16 @@ const envSchema = z.object({
   /** Paid play is billed per started period of this length (a minute); shorter only for tests. */
   PLAY_BILLING_PERIOD_SEC: seconds.default(60),
   ASSET_UPLOAD_LIMIT_MB: z.coerce.number().int().positive().default(512),
+  /**
+   * Behind nginx: after authorising, answer with X-Accel-Redirect to this internal location
+   * (aliased to ASSET_STORAGE_ROOT) and let nginx send the bytes with sendfile.
+   */
+  ASSET_ACCEL_REDIRECT_PREFIX: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\/[\w\-/]*\/$/, "a path starting and ending with /")
+      .optional(),
+  ),
   ASSET_STORAGE_ROOT: z.string().min(1).optional(),
   CORS_ORIGINS: csv.pipe(z.array(z.url())).default([]),
   JSON_BODY_LIMIT_KB: z.coerce.number().int().positive().default(100),

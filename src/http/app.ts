@@ -75,7 +75,7 @@ export function configureHttp(app: Application, deps: HttpDependencies): Api {
   registerWebhookRoutes(api, deps.services);
   registerGameRoutes(api, deps.services);
   registerPlayRoutes(api, deps.services);
-  registerAssetRoutes(api, deps.services);
+  registerAssetRoutes(api, deps.services, config.ASSET_ACCEL_REDIRECT_PREFIX);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [authLimiter] });
 
   app.use(notFoundHandler);

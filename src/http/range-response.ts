@@ -94,6 +94,17 @@ export function sendAssetFile(
   return sendBody(req, res, file, 206, multipartHeaders, multipartBody(file, ranges, boundary), ranges.length, served);
 }
 
+/**
+ * Hands the bytes to nginx (X-Accel-Redirect to an internal location aliased to the storage
+ * root): nginx then answers the same request, ranges and conditionals included, with sendfile.
+ * Used when ASSET_ACCEL_REDIRECT_PREFIX is set; nginx's ETag (mtime and size) replaces ours.
+ */
+export function offloadToNginx(res: Response, prefix: string, relativePath: string, contentType: string): void {
+  const location = prefix + relativePath.split(/[\\/]/).map(encodeURIComponent).join("/");
+  res.writeHead(200, { "X-Accel-Redirect": location, "Content-Type": contentType, "Cache-Control": CACHE_CONTROL });
+  res.end();
+}
+
 /** RFC 9110 §13.2.2 order: If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since. */
 function evaluatePreconditions(req: Request, file: AssetFile): 200 | 304 | 412 {
   const ifMatch = req.get("If-Match");

@@ -77,6 +77,8 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
     }
     const grant = await this.play.beat(this.session.id);
     if (grant.ok) client.send("session", { sessionId: this.session.id, ...grant.grant });
+    // A period started while joining and the wallet cannot pay it: end right after the join completes.
+    else this.clock.setTimeout(() => void this.serial(() => this.end("insufficient_funds", new Date())), 0);
   }
 
   /** Heartbeat (room message or HTTP): bill, record, roll the token, push expiry back. */

@@ -22,6 +22,8 @@ export interface DeliverableAsset {
   id: string;
   gameId: string;
   absolutePath: string;
+  /** Under ASSET_STORAGE_ROOT, for an X-Accel-Redirect to nginx. */
+  relativePath: string;
   size: number;
   contentType: string;
   sha256: string;
@@ -117,6 +119,7 @@ export class GameService {
       id: asset.id,
       gameId: asset.gameId,
       absolutePath: this.resolveInside(asset.path),
+      relativePath: asset.path,
       size: Number(asset.size),
       contentType: asset.contentType,
       sha256: asset.sha256,

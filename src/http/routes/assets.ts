@@ -5,7 +5,7 @@ import type { DeliverableAsset } from "../../services/games";
 import { unauthorized } from "../../services/errors";
 import type { Api } from "../api";
 import { bearerToken } from "../auth-middleware";
-import { sendAssetFile, type ServedInfo } from "../range-response";
+import { offloadToNginx, sendAssetFile, type ServedInfo } from "../range-response";
 
 const AssetId = z.object({ assetId: z.uuid() });
 const Signed = z.object({
@@ -15,7 +15,7 @@ const Signed = z.object({
 });
 
 /** Game assets for live sessions: RFC 9110 ranges and conditionals, or a short-lived signed URL. */
-export function registerAssetRoutes(api: Api, services: Services) {
+export function registerAssetRoutes(api: Api, services: Services, accelRedirectPrefix?: string) {
   const tags = ["assets"];
 
   api.route({
@@ -52,6 +52,11 @@ export function registerAssetRoutes(api: Api, services: Services) {
       else if (sid && exp && sig) asset = await services.assets.bySignature(assetId, { sid, exp, sig });
       else
         throw unauthorized("Send Authorization: Bearer <sessionToken> or use a signed URL", "SESSION_TOKEN_REQUIRED");
+      if (accelRedirectPrefix) {
+        offloadToNginx(res, accelRedirectPrefix, asset.relativePath, asset.contentType);
+        assetRangeRequests.inc({ kind: "offloaded" });
+        return;
+      }
       sendAssetFile(
         req,
         res,
