@@ -32,6 +32,12 @@ export interface DeliverableAsset {
 
 /** Games, their assets on disk, and uploads of new assets. */
 export class GameService {
+  /**
+   * Asset rows never change once written (an upload makes a new row), so the
+   * per-request lookup of range requests is cached; bounded, cleared when full.
+   */
+  private readonly assetCache = new Map<string, Asset>();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly storageRoot: string,
@@ -112,8 +118,13 @@ export class GameService {
 
   /** The asset if it belongs to `gameId` (403 for another game's asset, 404 if unknown). */
   async deliverable(assetId: string, gameId: string): Promise<DeliverableAsset> {
-    const asset = await this.dataSource.getRepository(Asset).findOne({ where: { id: assetId } });
-    if (!asset) throw notFound("No such asset", "ASSET_NOT_FOUND");
+    let asset = this.assetCache.get(assetId);
+    if (!asset) {
+      const row = await this.dataSource.getRepository(Asset).findOne({ where: { id: assetId } });
+      if (!row) throw notFound("No such asset", "ASSET_NOT_FOUND");
+      if (this.assetCache.size >= 10_000) this.assetCache.clear();
+      this.assetCache.set(assetId, (asset = row));
+    }
     if (asset.gameId !== gameId) throw forbidden("This session's game does not include this asset", "WRONG_GAME");
     return {
       id: asset.id,
