@@ -103,11 +103,18 @@ describe("play_session room (SDK door)", () => {
     await fund(t, player.user.id, 2);
     const room = await sdkFor(player).create("play_session", { gameId: game.id });
     const endedMsg = next<{ reason: string }>(room, "session:ended");
-    const closed = new Promise<void>((resolve) => room.onLeave(() => resolve()));
-    await Promise.race([closed, sleep(5000)]);
-    const row = await t.app.dataSource.getRepository(PlaySession).findOneByOrFail({ userId: player.user.id });
-    assert.equal(row.status, "insufficient_funds");
-    assert.equal(row.charged, 2);
+    room.onMessage("session", () => {});
+    const repo = t.app.dataSource.getRepository(PlaySession);
+    let row = await repo.findOneByOrFail({ userId: player.user.id });
+    for (let waited = 0; row.status === "live" && waited < 5000; waited += 50) {
+      await sleep(50);
+      row = await repo.findOneByOrFail({ userId: player.user.id });
+    }
+    assert.deepEqual(
+      { status: row.status, charged: row.charged, periodsBilled: row.periodsBilled },
+      { status: "insufficient_funds", charged: 2, periodsBilled: 1 },
+      `session ${JSON.stringify(row)}`,
+    );
     assert.equal(await t.app.services.wallet.balance(player.user.id), 0);
     // The push precedes the close (unless the period ran out while the join itself was completing).
     const pushed = await Promise.race([endedMsg, sleep(10).then(() => undefined)]);

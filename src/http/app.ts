@@ -17,6 +17,7 @@ import { registerAuthRoutes } from "./routes/auth";
 import { registerGameRoutes } from "./routes/games";
 import { registerOpsRoutes } from "./routes/ops";
 import { registerPlayRoutes } from "./routes/play";
+import { registerTurnRoutes } from "./routes/turn";
 import { registerUserRoutes } from "./routes/users";
 import { registerWalletRoutes } from "./routes/wallet";
 import { registerWebhookRoutes } from "./routes/webhooks";
@@ -76,6 +77,7 @@ export function configureHttp(app: Application, deps: HttpDependencies): Api {
   registerGameRoutes(api, deps.services);
   registerPlayRoutes(api, deps.services);
   registerAssetRoutes(api, deps.services, config.ASSET_ACCEL_REDIRECT_PREFIX);
+  registerTurnRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [authLimiter] });
 
   app.use(notFoundHandler);

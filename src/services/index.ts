@@ -14,6 +14,7 @@ import { GameService } from "./games";
 import { PaymentsService } from "./payments";
 import { PlaySessionService, type RoomGateway } from "./play-sessions";
 import { TipService } from "./tips";
+import { TurnService } from "./turn";
 import { UserService } from "./users";
 import { VerificationService } from "./verification";
 import { WalletService } from "./wallet";
@@ -42,6 +43,7 @@ export interface Services {
   play: PlaySessionService;
   games: GameService;
   assets: AssetAccess;
+  turn: TurnService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -84,6 +86,7 @@ export function createServices(deps: ServiceDependencies): Services {
     games,
     play,
     assets: new AssetAccess(play, games, config.SESSION_JWT_SECRET),
+    turn: new TurnService(config.TURN_SHARED_SECRET, config.TURN_URIS, config.TURN_TTL_SEC),
   };
 }
 

@@ -11,6 +11,7 @@ import { type FakeStripe, startFakeStripe } from "./fake-stripe";
 
 export const ADMIN = { email: "ops@arcadia.test", password: "correct-horse-battery-staple" };
 export const STRIPE_WEBHOOK_SECRET = "whsec_test_arcadia_webhook_secret";
+export const TURN_SHARED_SECRET = "turn-shared-secret-for-tests";
 
 export interface TestApp {
   app: RunningApp;
@@ -74,6 +75,9 @@ async function boot(): Promise<TestApp> {
     STRIPE_SECRET_KEY: "sk_test_arcadia",
     STRIPE_API_URL: stripe.url,
     STRIPE_WEBHOOK_SECRET,
+    TURN_SHARED_SECRET,
+    TURN_URIS: "turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp",
+    TURN_TTL_SEC: "600",
   });
   const logs: string[] = [];
   const sink = new Writable({
