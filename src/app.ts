@@ -58,10 +58,6 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const presence: Presence = config.REDIS_URL ? new RedisPresence(config.REDIS_URL) : new LocalPresence();
   const services = createServices({ config, dataSource, presence, redis, logger, rooms: matchMakerGateway });
   await startServices(services, config);
-  releases.unshift(() => {
-    services.authState.stop();
-    services.play.live.stop();
-  });
   if (database.created) {
     const { created } = await seed(dataSource, services.games);
     logger.info({ created }, "seeded the new embedded database");
@@ -82,6 +78,9 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   );
   server.onBeforeShutdown(() => {
     shuttingDown = true;
+    // Colyseus closes the presence before onShutdown: unsubscribe while it is still open.
+    services.authState.stop();
+    services.play.live.stop();
     logger.info("shutting down: draining rooms");
   });
   server.onShutdown(async () => {

@@ -181,4 +181,13 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     );
     assert.equal(remaining, 0);
   });
+
+  it("both processes shut down cleanly on SIGTERM, with no errors logged (runs last)", async () => {
+    const codes = await Promise.all([a.kill("SIGTERM"), b.kill("SIGTERM")]);
+    assert.deepEqual(codes, [0, 0]);
+    for (const server of [a, b]) {
+      assert.match(server.output(), /shutdown complete/);
+      assert.doesNotMatch(server.output(), /"level":50/, "no error-level log lines");
+    }
+  });
 });

@@ -3,7 +3,8 @@ import net from "node:net";
 import path from "node:path";
 
 const ROOT = path.resolve(__dirname, "../..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
+/** tsx's CLI run by this very Node (22): the `.bin/tsx` shim would take whichever `node` PATH finds first. */
+const TSX_CLI = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -30,7 +31,7 @@ export async function startServerProcess(
   timeoutMs = 30_000,
 ): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
-  const child = spawn(TSX, ["src/main.ts"], {
+  const child = spawn(process.execPath, [TSX_CLI, "src/main.ts"], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "info", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
@@ -61,7 +62,7 @@ export async function startServerProcess(
 
 /** Starts a process that is expected to fail start-up; resolves with its exit code and output. */
 export async function runFailingStart(env: Record<string, string | undefined>) {
-  const child = spawn(TSX, ["src/main.ts"], {
+  const child = spawn(process.execPath, [TSX_CLI, "src/main.ts"], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
