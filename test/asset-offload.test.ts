@@ -1,26 +1,26 @@
+import http from "node:http";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { AddressInfo } from "node:net";
 import express from "express";
 import { loadConfig } from "../src/config";
 import { offloadToNginx } from "../src/http/range-response";
+import { listenOnLoopback } from "./helpers/listen";
 
 describe("asset offload to nginx (ASSET_ACCEL_REDIRECT_PREFIX)", () => {
   it("answers with an encoded X-Accel-Redirect to the internal location and no body", async () => {
     const app = express();
     app.get("/a", (_req, res) => offloadToNginx(res, "/_assets/", "game-1/level one.bin", "application/octet-stream"));
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise((r) => server.once("listening", r));
+    const server = await listenOnLoopback(http.createServer(app));
     try {
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/a`);
+      const res = await fetch(`${server.url}/a`);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get("x-accel-redirect"), "/_assets/game-1/level%20one.bin");
       assert.equal(res.headers.get("content-type"), "application/octet-stream");
       assert.equal((await res.arrayBuffer()).byteLength, 0);
     } finally {
-      server.close();
+      await server.close();
     }
   });
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { VerificationCode } from "../src/entities";
 import { WebhookNotifier } from "../src/services/notifier";
 import { CODE_MAX_ATTEMPTS } from "../src/services/verification";
 import { type TestApp, testApp } from "./helpers/app";
 import { type Account, bearer, json, register } from "./helpers/users";
+import { listenOnLoopback } from "./helpers/listen";
 
 /** The embedded notifier writes messages to the log: read the latest code sent to `to`. */
 function lastCodeSentTo(t: TestApp, to: string): string {
@@ -111,8 +111,7 @@ describe("webhook notifier", () => {
         res.end();
       });
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/send`;
+    const url = `${(await listenOnLoopback(server)).url}/send`;
     try {
       const notifier = new WebhookNotifier(url, "gateway-token-123");
       const message = { channel: "email" as const, to: "a@b.test", subject: "s", text: "code 123456" };

@@ -29,13 +29,17 @@ export const SessionSchema = z
 
 export const UserIdParams = z.object({ id: z.uuid() });
 
-/** 1–32 visible characters; control characters removed, whitespace collapsed. */
-export const DisplayName = z
-  .string()
-  .transform((s) =>
-    s
-      .replace(/\p{Cc}/gu, "")
-      .replace(/\s+/g, " ")
-      .trim(),
-  )
-  .pipe(z.string().min(2).max(32));
+/** User-typed text: control characters removed, whitespace collapsed and trimmed, then `max` characters at most. */
+export const CleanText = (min: number, max: number) =>
+  z
+    .string()
+    .transform((s) =>
+      s
+        .replace(/\p{Cc}/gu, "")
+        .replace(/\s+/g, " ")
+        .trim(),
+    )
+    .pipe(z.string().min(min).max(max));
+
+/** 2–32 visible characters. */
+export const DisplayName = CleanText(2, 32);

@@ -4,7 +4,7 @@ import { type Role, User } from "../entities";
 import { ACCESS_TOKEN_TTL_SEC, signAccessToken, verifyAccessToken } from "./access-tokens";
 import type { AttemptCounter } from "./attempt-counter";
 import type { AuthStateCache } from "./auth-state";
-import { AppError, conflict, forbidden, unauthorized } from "./errors";
+import { AppError, conflict, forbidden, isUniqueViolation, unauthorized } from "./errors";
 import { checkPasswordPolicy, hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords";
 import {
   familyOf,
@@ -201,9 +201,4 @@ function accountLocked(retryAfterSec: number) {
   return new AppError(429, "ACCOUNT_LOCKED", `Too many failed logins; try again in ${retryAfterSec} s`, undefined, {
     "Retry-After": String(retryAfterSec),
   });
-}
-
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e?.code === "23505" || e?.driverError?.code === "23505";
 }

@@ -24,3 +24,9 @@ export const unauthorized = (message = "Authentication required", code = "UNAUTH
 export const forbidden = (message = "Not allowed", code = "FORBIDDEN") => new AppError(403, code, message);
 export const notFound = (message = "Not found", code = "NOT_FOUND") => new AppError(404, code, message);
 export const conflict = (code: string, message: string, details?: unknown) => new AppError(409, code, message, details);
+
+/** A PostgreSQL unique-constraint violation (23505), however TypeORM wrapped it. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  return e?.code === "23505" || e?.driverError?.code === "23505";
+}

@@ -5,8 +5,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { DataSource } from "typeorm";
 import { Asset, Game } from "../entities";
-import { isUniqueViolation } from "./auth";
-import { AppError, conflict, forbidden, notFound } from "./errors";
+import { AppError, conflict, forbidden, isUniqueViolation, notFound } from "./errors";
 
 export interface GameView {
   id: string;

@@ -3,8 +3,7 @@ import { Counter } from "prom-client";
 import { type DataSource, LessThan } from "typeorm";
 import { Game, PlaySession, type PlaySessionStatus } from "../entities";
 import { registry } from "../metrics";
-import { AppError, conflict, forbidden, notFound, unauthorized } from "./errors";
-import { isUniqueViolation } from "./auth";
+import { AppError, conflict, forbidden, isUniqueViolation, notFound, unauthorized } from "./errors";
 import { signSessionToken, verifySessionToken } from "./session-tokens";
 import { SharedCache } from "./shared-cache";
 import type { WalletService } from "./wallet";
@@ -168,7 +167,14 @@ export class PlaySessionService {
    * wallet ran dry: the caller ends the session.
    */
   async settle(sessionId: string, until: Date): Promise<boolean> {
-    const session = await this.dataSource.getRepository(PlaySession).findOneOrFail({ where: { id: sessionId } });
+    return this.settleSession(
+      await this.dataSource.getRepository(PlaySession).findOneOrFail({ where: { id: sessionId } }),
+      until,
+    );
+  }
+
+  private async settleSession(session: PlaySession, until: Date): Promise<boolean> {
+    const sessionId = session.id;
     if (session.pricePerPeriod === 0) return true;
     const due = Math.floor((until.getTime() - session.startedAt.getTime()) / (this.config.billingPeriodSec * 1000)) + 1;
     for (let period = session.periodsBilled + 1; period <= due; period++) {
@@ -191,10 +197,12 @@ export class PlaySessionService {
 
   /** A heartbeat: bills elapsed time, records it, and rolls the token. */
   async beat(sessionId: string, now = new Date()): Promise<{ ok: true; grant: SessionGrant } | { ok: false }> {
-    if (!(await this.settle(sessionId, now))) return { ok: false };
     const repo = this.dataSource.getRepository(PlaySession);
+    const session = await repo.findOneOrFail({ where: { id: sessionId } });
+    if (!(await this.settleSession(session, now))) return { ok: false };
     await repo.update({ id: sessionId, status: "live" }, { lastHeartbeatAt: now });
-    return { ok: true, grant: this.grant(await repo.findOneOrFail({ where: { id: sessionId } })) };
+    // The token carries only ids, which never change: no need to read the row again.
+    return { ok: true, grant: this.grant(session) };
   }
 
   /**

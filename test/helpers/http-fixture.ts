@@ -1,4 +1,4 @@
-import type { AddressInfo } from "node:net";
+import http from "node:http";
 import express, { type RequestHandler } from "express";
 import { z } from "zod";
 import { Api } from "../../src/http/api";
@@ -6,6 +6,7 @@ import { errorHandler, notFoundHandler } from "../../src/http/errors";
 import { observability } from "../../src/http/observability";
 import { createRegistry } from "../../src/http/openapi";
 import { createLogger } from "../../src/logger";
+import { listenOnLoopback } from "./listen";
 
 /**
  * A bare Express app built from the server's own HTTP pieces (route helper,
@@ -40,8 +41,5 @@ export async function startHttpFixture(options: { before?: RequestHandler[]; lim
   });
   app.use(notFoundHandler);
   app.use(errorHandler({ exposeStack: false }));
-  const server = app.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return listenOnLoopback(http.createServer(app));
 }

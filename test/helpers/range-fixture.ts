@@ -1,10 +1,11 @@
+import http from "node:http";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { sendAssetFile, type AssetFile, type ServedInfo } from "../../src/http/range-response";
+import { listenOnLoopback } from "./listen";
 
 /** Whole seconds and long past, so Last-Modified is exact and If-Range dates compare exactly. */
 const LAST_MODIFIED = new Date("2024-01-02T03:04:05Z");
@@ -56,9 +57,8 @@ export async function startRangeFixture(options: { size?: number } = {}) {
     },
   );
 
-  const server = app.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = http.createServer(app);
+  const { url } = await listenOnLoopback(server);
   return {
     url,
     file,

@@ -4,6 +4,7 @@ import { badRequest } from "../../services/errors";
 import { MAX_DELTA } from "../../services/wallet";
 import type { Api } from "../api";
 import { principalOf, requireAuth } from "../auth-middleware";
+import { CleanText } from "../schemas";
 
 const Pack = z
   .object({
@@ -28,10 +29,7 @@ const LedgerEntrySchema = z
   .openapi("LedgerEntry");
 /** Whole tokens, 1 to MAX_DELTA; strings and fractions are a 400, not coerced. */
 const Amount = z.number().int().min(1).max(MAX_DELTA);
-const Message = z
-  .string()
-  .transform((s) => s.replace(/\p{Cc}/gu, "").trim())
-  .pipe(z.string().max(200));
+const Message = CleanText(0, 200);
 
 /** Balance, packs, purchases, tips, history. */
 export function registerWalletRoutes(api: Api, services: Services) {
