@@ -3,7 +3,10 @@ import { RedisDriver } from "@colyseus/redis-driver";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import type { Api } from "./src/http/api";
 import { configureHttp, type HttpDependencies } from "./src/http/app";
+import { MatchChatRoom } from "./src/rooms/MatchChatRoom";
+import { MatchQueueRoom } from "./src/rooms/MatchQueueRoom";
 import { PlaySessionRoom } from "./src/rooms/PlaySessionRoom";
+import { VideoCallRoom } from "./src/rooms/VideoCallRoom";
 import { setRoomServices } from "./src/rooms/services";
 
 export interface ServerOptions {
@@ -27,6 +30,9 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
     rooms: {
       lobby: defineRoom(LobbyRoom),
       play_session: defineRoom(PlaySessionRoom),
+      match_queue: defineRoom(MatchQueueRoom).filterBy(["region", "language"]),
+      video_call: defineRoom(VideoCallRoom),
+      match_chat: defineRoom(MatchChatRoom).filterBy(["matchId"]),
     },
     express: (app) => {
       const api = configureHttp(app, deps);

@@ -70,6 +70,9 @@ const envSchema = z.object({
   CHECKOUT_SUCCESS_URL: z.url().default("http://localhost:2567/checkout/success?session_id={CHECKOUT_SESSION_ID}"),
   CHECKOUT_CANCEL_URL: z.url().default("http://localhost:2567/checkout/cancelled"),
   HIVE_WEBHOOK_SECRET: optionalString,
+  /** Where call starts are announced to the AI moderation provider (fire-and-forget); unset = not announced. */
+  HIVE_API_URL: url(["http:", "https:"]),
+  HIVE_API_KEY: optionalString,
   TURN_SHARED_SECRET: optionalString,
   TURN_URIS: csv.default([]),
   TURN_TTL_SEC: seconds.default(3600),
@@ -78,6 +81,12 @@ const envSchema = z.object({
     .default(["eu", "na", "sa", "as", "af", "oc"]),
   CALL_DURATION_SEC: seconds.default(45),
   CHOICE_TIMEOUT_SEC: seconds.default(60),
+  /** A matched peer who has not joined the call by then cancels it. */
+  CALL_JOIN_TIMEOUT_SEC: seconds.default(15),
+  /** How long a dropped peer may take to reconnect before the call ends. */
+  CALL_RECONNECT_SEC: seconds.default(10),
+  /** Two users who were just matched are not paired again for this long. */
+  MATCH_REPEAT_COOLDOWN_SEC: seconds.default(600),
   /** Where verification codes go in production (an email/SMS gateway); unset = the log. */
   NOTIFIER_WEBHOOK_URL: url(["http:", "https:"]),
   NOTIFIER_WEBHOOK_TOKEN: optionalString,

@@ -1,9 +1,16 @@
 import { Asset } from "./Asset";
+import { Ban } from "./Ban";
+import { Block } from "./Block";
+import { Call } from "./Call";
 import { Game } from "./Game";
 import { LedgerEntry } from "./LedgerEntry";
+import { Match } from "./Match";
+import { MatchMessage } from "./MatchMessage";
+import { ModerationEvent } from "./ModerationEvent";
 import { PlaySession } from "./PlaySession";
 import { Purchase } from "./Purchase";
 import { RefreshToken } from "./RefreshToken";
+import { Report } from "./Report";
 import { Stream } from "./Stream";
 import { StripeEvent } from "./StripeEvent";
 import { TokenPack } from "./TokenPack";
@@ -25,11 +32,23 @@ export const entities = [
   Game,
   Asset,
   PlaySession,
+  Call,
+  Match,
+  MatchMessage,
+  Block,
+  Report,
+  Ban,
+  ModerationEvent,
 ];
 
 export { Asset, Game, PlaySession };
+export { Ban, Block, Call, Match, MatchMessage, ModerationEvent, Report };
 export { LedgerEntry, Purchase, RefreshToken, Stream, StripeEvent, TokenPack, User, VerificationCode, Wallet };
+export type { BanSource } from "./Ban";
+export type { CallChoice, CallEndReason, CallPhase } from "./Call";
 export type { PlaySessionStatus } from "./PlaySession";
+export type { ReportReason, ReportStatus } from "./Report";
+export { REPORT_REASONS } from "./Report";
 export type { PurchaseStatus } from "./Purchase";
 export type { StreamStatus } from "./Stream";
 export type { Role } from "./User";

@@ -15,6 +15,8 @@ import { createRateLimiter } from "./rate-limit";
 import { registerAssetRoutes } from "./routes/assets";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerGameRoutes } from "./routes/games";
+import { registerMatchRoutes } from "./routes/matches";
+import { registerModerationRoutes } from "./routes/moderation";
 import { registerOpsRoutes } from "./routes/ops";
 import { registerPlayRoutes } from "./routes/play";
 import { registerTurnRoutes } from "./routes/turn";
@@ -78,6 +80,8 @@ export function configureHttp(app: Application, deps: HttpDependencies): Api {
   registerPlayRoutes(api, deps.services);
   registerAssetRoutes(api, deps.services, config.ASSET_ACCEL_REDIRECT_PREFIX);
   registerTurnRoutes(api, deps.services);
+  registerMatchRoutes(api, deps.services);
+  registerModerationRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [authLimiter] });
 
   app.use(notFoundHandler);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ROLES } from "../entities/User";
+import { CleanText } from "../services/text";
 import "./openapi";
 
 /** Response and input schemas shared by several routers. */
@@ -29,17 +30,7 @@ export const SessionSchema = z
 
 export const UserIdParams = z.object({ id: z.uuid() });
 
-/** User-typed text: control characters removed, whitespace collapsed and trimmed, then `max` characters at most. */
-export const CleanText = (min: number, max: number) =>
-  z
-    .string()
-    .transform((s) =>
-      s
-        .replace(/\p{Cc}/gu, "")
-        .replace(/\s+/g, " ")
-        .trim(),
-    )
-    .pipe(z.string().min(min).max(max));
+export { CleanText };
 
 /** 2–32 visible characters. */
 export const DisplayName = CleanText(2, 32);

@@ -1,4 +1,4 @@
-import { type Client, logger, Room, ServerError } from "@colyseus/core";
+import { type Client, Room, ServerError } from "@colyseus/core";
 import { Gauge } from "prom-client";
 import type { PlaySession } from "../entities";
 import { registry } from "../metrics";
@@ -6,6 +6,7 @@ import { AppError } from "../services/errors";
 import type { EndReason, PlaySessionService, RoomAnswer, SessionGrant, StopResult } from "../services/play-sessions";
 import { authenticateRoomClient, type RoomAuth } from "./auth";
 import { PlaySessionState } from "./schema/PlaySessionState";
+import { Serial } from "./serial";
 import { roomServices } from "./services";
 
 interface CreateOptions {
@@ -33,7 +34,7 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
   private billingTick?: Delayed;
   private ending?: Promise<StopResult>;
   /** One change at a time: heartbeats, ticks and stops never interleave. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial("play_session");
 
   messages = {
     heartbeat: async (client: Client) => {
@@ -78,12 +79,12 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
     const grant = await this.play.beat(this.session.id);
     if (grant.ok) client.send("session", { sessionId: this.session.id, ...grant.grant });
     // A period started while joining and the wallet cannot pay it: end right after the join completes.
-    else this.clock.setTimeout(() => void this.serial(() => this.end("insufficient_funds", new Date())), 0);
+    else this.clock.setTimeout(() => this.serial.post(() => this.end("insufficient_funds", new Date())), 0);
   }
 
   /** Heartbeat (room message or HTTP): bill, record, roll the token, push expiry back. */
   heartbeat(): Promise<RoomAnswer<SessionGrant>> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       if (!this.session || this.state.status !== "live") return ended();
       const now = new Date();
       const result = await this.play.beat(this.session.id, now);
@@ -99,7 +100,7 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
 
   /** Stop (room message or HTTP): bill up to now and end. */
   stop(): Promise<RoomAnswer<StopResult>> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       if (!this.session || this.state.status !== "live") return ended();
       return { ok: true, value: await this.end("stopped", new Date()) };
     });
@@ -134,7 +135,7 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
     this.expiry?.clear();
     this.expiry = this.clock.setTimeout(
       () => {
-        void this.serial(() => this.end("expired", new Date(this.state.lastHeartbeatAt)));
+        this.serial.post(() => this.end("expired", new Date(this.state.lastHeartbeatAt)));
       },
       Math.max(0, this.state.expiresAt - Date.now()),
     );
@@ -146,7 +147,7 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
     const elapsed = Date.now() - this.session!.startedAt.getTime();
     this.billingTick = this.clock.setTimeout(
       () => {
-        void this.serial(async () => {
+        this.serial.post(async () => {
           if (this.state.status !== "live") return;
           const paid = await this.play.settle(this.session!.id, new Date());
           if (!paid) return void (await this.end("insufficient_funds", new Date()));
@@ -175,13 +176,6 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
     // Let the message reach the client, then close the room.
     this.clock.setTimeout(() => void this.disconnect(), 50);
     return result;
-  }
-
-  /** Runs `task` after every earlier one; errors reach the caller without breaking the chain. */
-  private serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch((err) => logger.error({ err, roomId: this.roomId }, "play_session task failed"));
-    return run;
   }
 }
 

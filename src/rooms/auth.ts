@@ -17,11 +17,18 @@ export interface RoomAuth {
  */
 export async function authenticateRoomClient(token: string | undefined): Promise<RoomAuth> {
   if (!token) throw new ServerError(ErrorCode.AUTH_FAILED, "UNAUTHORIZED: sign in first (client.auth.token)");
-  try {
+  return joinCheck(async () => {
     const { userId, role, displayName } = await roomServices().auth.authenticate(token);
     return { userId, role, displayName };
+  }, ErrorCode.AUTH_FAILED);
+}
+
+/** Runs a join-time check; a service refusal (AppError) rejects the join with its code and message. */
+export async function joinCheck<T>(check: () => Promise<T>, status?: number): Promise<T> {
+  try {
+    return await check();
   } catch (err) {
-    if (err instanceof AppError) throw new ServerError(ErrorCode.AUTH_FAILED, `${err.code}: ${err.message}`);
+    if (err instanceof AppError) throw new ServerError(status ?? err.status, `${err.code}: ${err.message}`);
     throw err;
   }
 }

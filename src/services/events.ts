@@ -13,7 +13,14 @@ export interface DomainEventMap {
     message?: string;
     streamId?: string;
   };
+  /** To the user's call and queue rooms: a moderator or the AI acted on them. */
+  "user.moderation": { userId: string; action: ModerationAction; reason: string; callId?: string };
+  /** To the match's chat room: a message was posted (through HTTP or the room). */
+  "match.message": { id: string; matchId: string; fromUserId: string; text: string; createdAt: string };
 }
+
+/** warn: a notice; end_call: the live call ends (AI violation); ban: the call ends and the queue refuses them. */
+export type ModerationAction = "warn" | "end_call" | "ban";
 
 export type DomainEventName = keyof DomainEventMap;
 

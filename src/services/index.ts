@@ -7,10 +7,16 @@ import type { Config } from "../config";
 import { createAttemptCounter } from "./attempt-counter";
 import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
+import { BlockService } from "./blocks";
+import { CallService } from "./calls";
 import { DomainEvents } from "./events";
 import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
 import { AssetAccess } from "./asset-access";
 import { GameService } from "./games";
+import { HiveClient } from "./hive";
+import { MatchService } from "./matches";
+import { MatchmakingService } from "./matchmaking";
+import { ModerationService } from "./moderation";
 import { PaymentsService } from "./payments";
 import { PlaySessionService, type RoomGateway } from "./play-sessions";
 import { TipService } from "./tips";
@@ -44,6 +50,12 @@ export interface Services {
   games: GameService;
   assets: AssetAccess;
   turn: TurnService;
+  blocks: BlockService;
+  moderation: ModerationService;
+  hive: HiveClient;
+  matchmaking: MatchmakingService;
+  calls: CallService;
+  matches: MatchService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -67,6 +79,15 @@ export function createServices(deps: ServiceDependencies): Services {
     heartbeatIntervalSec: config.HEARTBEAT_INTERVAL_SEC,
     billingPeriodSec: config.PLAY_BILLING_PERIOD_SEC,
   });
+  const blocks = new BlockService(dataSource);
+  const moderation = new ModerationService({
+    dataSource,
+    events,
+    presence,
+    hiveWebhookSecret: config.HIVE_WEBHOOK_SECRET,
+    logger: deps.logger.child({ module: "moderation" }),
+  });
+  const hive = new HiveClient(config.HIVE_API_URL, config.HIVE_API_KEY, deps.logger.child({ module: "hive" }));
   const stripe = config.STRIPE_SECRET_KEY ? createStripe(config.STRIPE_SECRET_KEY, config.STRIPE_API_URL) : undefined;
   return {
     auth,
@@ -87,6 +108,26 @@ export function createServices(deps: ServiceDependencies): Services {
     play,
     assets: new AssetAccess(play, games, config.SESSION_JWT_SECRET),
     turn: new TurnService(config.TURN_SHARED_SECRET, config.TURN_URIS, config.TURN_TTL_SEC),
+    blocks,
+    moderation,
+    hive,
+    matchmaking: new MatchmakingService({
+      dataSource,
+      wallet,
+      presence,
+      blockedEitherWay: (userId) => blocks.blockedEitherWay(userId),
+      activeBan: (userId) => moderation.activeBan(userId),
+      regions: config.MATCH_REGIONS,
+      repeatCooldownSec: config.MATCH_REPEAT_COOLDOWN_SEC,
+      keyPrefix: config.REDIS_KEY_PREFIX,
+    }),
+    calls: new CallService(dataSource, wallet, deps.rooms, hive, {
+      durationSec: config.CALL_DURATION_SEC,
+      choiceTimeoutSec: config.CHOICE_TIMEOUT_SEC,
+      joinTimeoutSec: config.CALL_JOIN_TIMEOUT_SEC,
+      reconnectSec: config.CALL_RECONNECT_SEC,
+    }),
+    matches: new MatchService(dataSource, events, (a, b) => blocks.isBlockedEitherWay(a, b)),
   };
 }
 
@@ -106,8 +147,10 @@ function createStripe(secretKey: string, apiUrl?: string): Stripe {
 /** Start-up work that needs the services: subscriptions, the operator account. */
 export async function startServices(services: Services, config: Config): Promise<void> {
   await services.authState.start();
+  await services.moderation.start();
   await services.play.live.start();
   await services.play.sweepStale();
+  await services.calls.sweepStale();
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   }

@@ -7,11 +7,14 @@ import { type RunningApp, startApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { seed } from "../../src/services/seed";
 import { createScratchDatabase } from "./database";
+import { type FakeHive, startFakeHive } from "./fake-hive";
 import { type FakeStripe, startFakeStripe } from "./fake-stripe";
 
 export const ADMIN = { email: "ops@arcadia.test", password: "correct-horse-battery-staple" };
 export const STRIPE_WEBHOOK_SECRET = "whsec_test_arcadia_webhook_secret";
 export const TURN_SHARED_SECRET = "turn-shared-secret-for-tests";
+export const HIVE_WEBHOOK_SECRET = "hive-webhook-secret-for-tests";
+export const HIVE_API_KEY = "hive-api-key-for-tests";
 
 export interface TestApp {
   app: RunningApp;
@@ -19,6 +22,7 @@ export interface TestApp {
   /** Every log line the server wrote, for assertions (e.g. no secrets). */
   logs: string[];
   stripe: FakeStripe;
+  hive: FakeHive;
   fetch(pathname: string, init?: RequestInit): Promise<Response>;
   sdk(): Client;
 }
@@ -56,6 +60,8 @@ async function boot(): Promise<TestApp> {
   }
   const stripe = await startFakeStripe();
   cleanups.push(() => stripe.close());
+  const hive = await startFakeHive();
+  cleanups.push(() => hive.close());
   const config = loadConfig({
     ...process.env,
     NODE_ENV: "test",
@@ -76,6 +82,14 @@ async function boot(): Promise<TestApp> {
     STRIPE_API_URL: stripe.url,
     STRIPE_WEBHOOK_SECRET,
     TURN_SHARED_SECRET,
+    HIVE_WEBHOOK_SECRET,
+    HIVE_API_URL: hive.url,
+    HIVE_API_KEY: HIVE_API_KEY,
+    // Short call timers: a peer has 2 s to join, a call lasts 3 s, the choice closes 2 s later.
+    CALL_JOIN_TIMEOUT_SEC: "2",
+    CALL_DURATION_SEC: "3",
+    CHOICE_TIMEOUT_SEC: "2",
+    CALL_RECONNECT_SEC: "1",
     TURN_URIS: "turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp",
     TURN_TTL_SEC: "600",
   });
@@ -97,6 +111,7 @@ async function boot(): Promise<TestApp> {
     baseUrl,
     logs,
     stripe,
+    hive,
     fetch: (pathname, init) => fetch(`${baseUrl}${pathname}`, init),
     sdk: () => new Client(baseUrl),
   };

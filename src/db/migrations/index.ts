@@ -2,6 +2,7 @@ import { CreateUsers1763884800000 } from "./1763884800000-CreateUsers";
 import { CreateAuth1795424345811 } from "./1795424345811-CreateAuth";
 import { CreateWalletAndPayments1795425321312 } from "./1795425321312-CreateWalletAndPayments";
 import { CreatePlayAndAssets1795426285055 } from "./1795426285055-CreatePlayAndAssets";
+import { CreateVideoChat1795431297673 } from "./1795431297673-CreateVideoChat";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   CreateAuth1795424345811,
   CreateWalletAndPayments1795425321312,
   CreatePlayAndAssets1795426285055,
+  CreateVideoChat1795431297673,
 ];

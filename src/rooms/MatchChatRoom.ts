@@ -1,0 +1,53 @@
+import { type AuthContext, type Client, Room, ServerError } from "@colyseus/core";
+import { z } from "zod";
+import { CleanText } from "../services/text";
+import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
+import { sendError, validated } from "./messages";
+import { MessageRateLimiter } from "./rate-limit";
+import { roomServices } from "./services";
+
+const Message = z.strictObject({ text: CleanText(1, 1000) });
+
+/**
+ * The live side of one match's chat (filtered by `matchId`, its two users
+ * only). Messages are persisted by the match service whichever door they came
+ * through, and reach this room as `match.message` events, on any process.
+ */
+export class MatchChatRoom extends Room<{ metadata: { matchId: string } }> {
+  maxClients = 2;
+  private matchId!: string;
+  private unsubscribe?: () => void;
+  private readonly limit = new MessageRateLimiter(10, 2);
+
+  messages = {
+    message: validated("message", Message, async (client, { text }) => {
+      if (!this.limit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Too many messages");
+      await roomServices().matches.post(this.matchId, (client.auth as RoomAuth).userId, text);
+    }),
+    "*": (client: Client, type: string | number) => sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${type}`),
+  };
+
+  static async onAuth(token: string, options: { matchId?: unknown }, _ctx: AuthContext): Promise<RoomAuth> {
+    const auth = await authenticateRoomClient(token);
+    if (typeof options?.matchId !== "string" || !z.uuid().safeParse(options.matchId).success) {
+      throw new ServerError(400, "INVALID_MATCH: matchId must be a match id");
+    }
+    await joinCheck(() => roomServices().matches.forParticipant(options.matchId as string, auth.userId));
+    return auth;
+  }
+
+  async onCreate(options: { matchId: string }) {
+    this.matchId = options.matchId;
+    this.unsubscribe = await roomServices().events.subscribe("match.message", this.matchId, (m) => {
+      this.broadcast("message", { id: m.id, fromUserId: m.fromUserId, text: m.text, createdAt: m.createdAt });
+    });
+  }
+
+  onLeave(client: Client) {
+    this.limit.forget(client.sessionId);
+  }
+
+  onDispose() {
+    this.unsubscribe?.();
+  }
+}

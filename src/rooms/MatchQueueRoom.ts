@@ -1,0 +1,197 @@
+import { type AuthContext, type Client, ClientState, logger, matchMaker, Room, ServerError } from "@colyseus/core";
+import { Gauge, Histogram } from "prom-client";
+import { registry } from "../metrics";
+import { VIDEO_CALL_ROOM } from "../services/calls";
+import type { AvoidList, Bucket } from "../services/matchmaking";
+import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
+import { sendError } from "./messages";
+import { MatchQueueState } from "./schema/MatchQueueState";
+import { roomServices } from "./services";
+
+interface QueueAuth extends RoomAuth {
+  /** When the join request arrived (epoch ms): the start of the match latency. */
+  arrivedAt: number;
+}
+
+interface Waiting {
+  client: Client;
+  auth: QueueAuth;
+  avoid: AvoidList;
+  stopListening: () => void;
+}
+
+const MARKER_REFRESH_MS = 60_000;
+const MATCHED_GRACE_MS = 2_000;
+
+/**
+ * One matchmaking bucket (region × language), one actor. A join is checked
+ * (token, funds, ban, bucket) before a seat is given; a user waits in FIFO
+ * order and is paired the moment a compatible user arrives: no polling
+ * cycle, unlike Colyseus's QueueRoom. On pairing, the queue records the call,
+ * creates its `video_call` room, reserves a seat there for each user and
+ * sends it as `matched {callId, seat, peer}`.
+ */
+export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Bucket }> {
+  state = new MatchQueueState();
+  private bucket!: Bucket;
+  private readonly waiting: Waiting[] = [];
+  /** A skipped pair whose cooldown ends re-runs the pairing then. */
+  private retryAt = Infinity;
+
+  static async onAuth(token: string, options: unknown, _ctx: AuthContext): Promise<QueueAuth> {
+    const arrivedAt = Date.now();
+    const auth = await authenticateRoomClient(token);
+    const { matchmaking } = roomServices();
+    await joinCheck(async () => {
+      matchmaking.bucket(options);
+      await matchmaking.admit(auth.userId);
+    });
+    return { ...auth, arrivedAt };
+  }
+
+  onCreate(options: unknown) {
+    this.bucket = roomServices().matchmaking.bucket(options);
+    liveQueues.set(this.roomId, { bucket: this.bucket, size: () => this.waiting.length });
+    this.clock.setInterval(() => void this.refreshMarkers(), MARKER_REFRESH_MS);
+  }
+
+  async onJoin(client: Client, _options: unknown, auth: QueueAuth) {
+    const { matchmaking, events } = roomServices();
+    if (!(await matchmaking.markQueued(auth.userId))) {
+      throw new ServerError(409, "ALREADY_QUEUED: you are already waiting in a queue");
+    }
+    try {
+      const avoid = await matchmaking.avoidList(auth.userId);
+      const stopListening = await events.subscribe("user.moderation", auth.userId, (event) => {
+        if (event.action === "warn") return;
+        client.send("moderation:action", { action: event.action, reason: event.reason });
+        this.dequeue(client);
+        client.leave();
+      });
+      if (isGone(client)) return stopListening(); // left while we loaded
+      this.waiting.push({ client, auth, avoid, stopListening });
+    } catch (err) {
+      await matchmaking.unmarkQueued(auth.userId);
+      throw err;
+    }
+    this.state.waiting = this.waiting.length;
+    this.pairAll();
+  }
+
+  onLeave(client: Client) {
+    this.dequeue(client);
+  }
+
+  onDispose() {
+    liveQueues.delete(this.roomId);
+    for (const w of this.waiting.splice(0)) this.release(w);
+  }
+
+  /** Pairs every compatible couple, oldest waiter first. */
+  private pairAll() {
+    const now = Date.now();
+    for (let i = 0; i < this.waiting.length; i++) {
+      for (let j = i + 1; j < this.waiting.length; j++) {
+        const a = this.waiting[i];
+        const b = this.waiting[j];
+        const until = Math.max(a.avoid.get(b.auth.userId) ?? 0, b.avoid.get(a.auth.userId) ?? 0);
+        if (until > now) {
+          if (until < this.retryAt) this.scheduleRetry(until);
+          continue;
+        }
+        // Out of the list before any await, so no other pairing can take either of them.
+        this.waiting.splice(j, 1);
+        this.waiting.splice(i, 1);
+        this.state.waiting = this.waiting.length;
+        void this.match(a, b);
+        i--;
+        break;
+      }
+    }
+  }
+
+  private scheduleRetry(at: number) {
+    this.retryAt = at;
+    this.clock.setTimeout(
+      () => {
+        this.retryAt = Infinity;
+        this.pairAll();
+      },
+      Math.min(at - Date.now() + 5, 2 ** 31 - 1),
+    );
+  }
+
+  /** Records the call, creates its room, and hands each user a seat in it. */
+  private async match(a: Waiting, b: Waiting) {
+    const { calls } = roomServices();
+    try {
+      const call = await calls.open(a.auth.userId, b.auth.userId, this.bucket);
+      const room = await matchMaker.createRoom(VIDEO_CALL_ROOM, { callId: call.id });
+      const seats = await Promise.all([a, b].map((w) => matchMaker.reserveSeatFor(room, {}, w.auth)));
+      const sentAt = Date.now();
+      for (const [i, w] of [a, b].entries()) {
+        const peer = i === 0 ? b : a;
+        w.client.send("matched", { callId: call.id, seat: seats[i], peer: { displayName: peer.auth.displayName } });
+        matchLatency.observe((sentAt - w.auth.arrivedAt) / 1000);
+        this.release(w);
+      }
+      // The client leaves once it has the seat; close what is left after a grace period
+      // (closing at once would drop the `matched` message still on its way out).
+      this.clock.setTimeout(() => [a, b].forEach((w) => isGone(w.client) || w.client.leave()), MATCHED_GRACE_MS);
+    } catch (err) {
+      this.logError(err);
+      // Back at the front, in their order: they keep their place.
+      for (const w of [b, a]) {
+        if (isGone(w.client)) this.release(w);
+        else {
+          this.waiting.unshift(w);
+          sendError(w.client, "MATCH_FAILED", "Could not start the call; still waiting");
+        }
+      }
+      this.state.waiting = this.waiting.length;
+    }
+  }
+
+  private dequeue(client: Client) {
+    const index = this.waiting.findIndex((w) => w.client.sessionId === client.sessionId);
+    if (index < 0) return;
+    this.release(this.waiting.splice(index, 1)[0]);
+    this.state.waiting = this.waiting.length;
+  }
+
+  private release(w: Waiting) {
+    w.stopListening();
+    void roomServices().matchmaking.unmarkQueued(w.auth.userId);
+  }
+
+  private async refreshMarkers() {
+    await roomServices().matchmaking.refreshQueued(this.waiting.map((w) => w.auth.userId));
+  }
+
+  private logError(err: unknown) {
+    logger.error({ err, roomId: this.roomId }, "match_queue pairing failed");
+  }
+}
+
+const isGone = (client: Client) => client.state === ClientState.LEAVING || client.state === ClientState.CLOSED;
+
+/** Queue rooms on this process, for the per-bucket gauge. */
+const liveQueues = new Map<string, { bucket: Bucket; size: () => number }>();
+
+new Gauge({
+  name: "match_queue_waiting",
+  help: "Users waiting in the match queue, by bucket (this process's buckets)",
+  labelNames: ["region", "language"] as const,
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const { bucket, size } of liveQueues.values()) this.set(bucket, size());
+  },
+});
+
+const matchLatency = new Histogram({
+  name: "match_latency_seconds",
+  help: "From a queue join request to `matched`",
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  registers: [registry],
+});

@@ -1,0 +1,249 @@
+import { type Client, CloseCode, Room, ServerError } from "@colyseus/core";
+import { Counter } from "prom-client";
+import { z } from "zod";
+import type { Call, CallChoice, CallEndReason } from "../entities";
+import { registry } from "../metrics";
+import type { CallService, ChoiceOutcome } from "../services/calls";
+import type { ModerationAction } from "../services/events";
+import type { RoomAnswer } from "../services/play-sessions";
+import { CleanText } from "../services/text";
+import { authenticateRoomClient, type RoomAuth } from "./auth";
+import { sendError, validated } from "./messages";
+import { MessageRateLimiter } from "./rate-limit";
+import { VideoCallState } from "./schema/VideoCallState";
+import { Serial } from "./serial";
+import { roomServices } from "./services";
+
+const Sdp = z
+  .string()
+  .min(1)
+  .max(32 * 1024);
+const Description = (type: "offer" | "answer") => z.strictObject({ sdp: Sdp, type: z.literal(type).optional() });
+/** RTCIceCandidateInit; the empty string is the end-of-candidates marker. */
+const Candidate = z.strictObject({
+  candidate: z.union([
+    z.string().max(1024),
+    z.strictObject({
+      candidate: z.string().max(1024),
+      sdpMid: z.string().max(64).nullish(),
+      sdpMLineIndex: z.number().int().min(0).max(255).nullish(),
+      usernameFragment: z.string().max(256).nullish(),
+    }),
+  ]),
+});
+const Chat = z.strictObject({ text: CleanText(1, 500) });
+/** One emoji (with modifiers, joiners, flags): a handful of code points. */
+const Emoji = z
+  .string()
+  .max(32)
+  .regex(/^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\u200d|\ufe0f)+$/u, "one emoji");
+const Reaction = z.strictObject({ emoji: Emoji });
+const Choice = z.strictObject({ choice: z.enum(["MATCH", "PASS"]) });
+
+const signals = new Counter({
+  name: "call_signals_relayed_total",
+  help: "Messages relayed between call peers, by type (offer, answer, candidate, chat, reaction)",
+  labelNames: ["type"] as const,
+  registers: [registry],
+});
+
+type Delayed = ReturnType<Room["clock"]["setTimeout"]>;
+
+/**
+ * One 1:1 call, created by the queue for two users: `connecting` until both
+ * are in (or the join timeout cancels it), `live` for CALL_DURATION_SEC while
+ * signaling and chat are relayed peer to peer, `choosing` until both chose or
+ * CHOICE_TIMEOUT_SEC passed, then `ended`. Every change runs through one
+ * serial queue: messages, timers, remote calls and moderation events.
+ */
+export class VideoCallRoom extends Room<{ state: VideoCallState }> {
+  static onAuth = authenticateRoomClient;
+  maxClients = 2;
+  state = new VideoCallState();
+
+  private calls!: CallService;
+  private call!: Call;
+  private readonly present = new Map<string, Client>();
+  private readonly serial = new Serial("video_call");
+  private timer?: Delayed;
+  private unsubscribe: Array<() => void> = [];
+  private readonly signaling = new MessageRateLimiter(60, 30);
+  private readonly chatLimit = new MessageRateLimiter(5, 1);
+  private readonly reactionLimit = new MessageRateLimiter(10, 3);
+
+  messages = {
+    offer: validated("offer", Description("offer"), (c, { sdp }) => this.relay(c, "offer", { sdp }, this.signaling)),
+    answer: validated("answer", Description("answer"), (c, { sdp }) =>
+      this.relay(c, "answer", { sdp }, this.signaling),
+    ),
+    candidate: validated("candidate", Candidate, (c, m) => this.relay(c, "candidate", m, this.signaling)),
+    chat: validated("chat", Chat, (c, { text }) => this.relay(c, "chat", { text, at: Date.now() }, this.chatLimit)),
+    reaction: validated("reaction", Reaction, (c, m) => this.relay(c, "reaction", m, this.reactionLimit)),
+    end: validated("end", z.undefined().or(z.strictObject({})), (client) =>
+      this.serial.run(async () => {
+        if (this.state.phase !== "live") return sendError(client, "CALL_NOT_LIVE", "The call is not live");
+        await this.finishTalk("hung_up");
+      }),
+    ),
+    choice: validated("choice", Choice, async (client, { choice }) => {
+      const answer = await this.choose(userOf(client), choice);
+      if (!answer.ok) sendError(client, answer.code, answer.message);
+    }),
+    "*": (client: Client, type: string | number) => sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${type}`),
+  };
+
+  async onCreate(options: { callId?: string }) {
+    this.calls = roomServices().calls;
+    if (typeof options.callId !== "string") throw new Error("video_call is created by the match queue");
+    this.call = await this.calls.attachRoom(options.callId, this.roomId);
+    // Lives until the choice closes, even while nobody is connected (HTTP choices).
+    this.autoDispose = false;
+    this.seatReservationTimeout = this.calls.timings.joinTimeoutSec;
+    const { events } = roomServices();
+    for (const userId of [this.call.userA, this.call.userB]) {
+      this.unsubscribe.push(
+        await events.subscribe("user.moderation", userId, ({ action, reason }) => {
+          this.serial.post(() => this.moderate(userId, action, reason));
+        }),
+      );
+    }
+    this.timer = this.clock.setTimeout(
+      () => this.serial.post(() => this.endEarly("cancelled")),
+      this.calls.timings.joinTimeoutSec * 1000,
+    );
+  }
+
+  onJoin(client: Client, _options: unknown, auth: RoomAuth) {
+    if (auth.userId !== this.call.userA && auth.userId !== this.call.userB) {
+      throw new ServerError(403, "NOT_PARTICIPANT: this call is for two other users");
+    }
+    if (this.present.has(auth.userId)) throw new ServerError(409, "ALREADY_IN_CALL: already joined");
+    if (this.state.phase !== "connecting") throw new ServerError(409, "CALL_OVER: this call has ended");
+    this.present.set(auth.userId, client);
+    if (this.present.size === 2) this.serial.post(() => this.start());
+  }
+
+  async onDrop(client: Client) {
+    if (this.state.phase === "ended") return;
+    await this.allowReconnection(client, this.calls.timings.reconnectSec);
+  }
+
+  onReconnect(client: Client) {
+    this.present.set(userOf(client), client);
+  }
+
+  onLeave(client: Client, code?: number) {
+    const userId = userOf(client);
+    if (this.present.get(userId)?.sessionId !== client.sessionId) return;
+    this.present.delete(userId);
+    this.signaling.forget(client.sessionId);
+    if (this.state.phase === "connecting" || this.state.phase === "live") {
+      const reason: CallEndReason = this.state.phase === "live" ? "peer_disconnected" : "cancelled";
+      return this.serial.run(async () => {
+        if (this.state.phase === "ended" || this.state.phase === "choosing") return;
+        this.otherThan(userId)?.send("peer-disconnected", { consented: code === CloseCode.CONSENTED });
+        await this.endEarly(reason);
+      });
+    }
+  }
+
+  async onDispose() {
+    this.unsubscribe.forEach((stop) => stop());
+    // The process is shutting down mid-call: nothing more can happen in it.
+    if (this.state.phase !== "ended") await this.calls.end(this.call.id, "shutdown");
+  }
+
+  /** The choice, from the room message or from HTTP through the gateway; the first one stands. */
+  choose(userId: string, choice: CallChoice): Promise<RoomAnswer<ChoiceOutcome>> {
+    return this.serial.run(async () => {
+      if (this.state.phase !== "choosing") {
+        return { ok: false, status: 409, code: "CHOICE_NOT_OPEN", message: "Choose after the call ends" };
+      }
+      const call = await this.calls.recordChoice(this.call.id, userId, choice);
+      const standing = (call.userA === userId ? call.choiceA : call.choiceB)!;
+      if (!call.choiceA || !call.choiceB) {
+        return { ok: true, value: { callId: call.id, choice: standing, result: "pending" } };
+      }
+      const { matchId } = await this.resolve();
+      const result = matchId ? "mutual" : "non_mutual";
+      return { ok: true, value: { callId: call.id, choice: standing, result, ...(matchId ? { matchId } : {}) } };
+    });
+  }
+
+  private async start() {
+    if (this.state.phase !== "connecting") return;
+    this.timer?.clear();
+    const now = new Date();
+    const started = await this.calls.start(this.call, now);
+    if (!started.ok) return this.endEarly("insufficient_funds");
+    const durationMs = this.calls.timings.durationSec * 1000;
+    Object.assign(this.state, { phase: "live", startAt: now.getTime(), endAt: now.getTime() + durationMs });
+    this.broadcast("session:start", { startAt: this.state.startAt, endAt: this.state.endAt });
+    this.timer = this.clock.setTimeout(() => this.serial.post(() => this.finishTalk("completed")), durationMs);
+  }
+
+  private async finishTalk(reason: "completed" | "hung_up") {
+    if (this.state.phase !== "live") return;
+    this.timer?.clear();
+    const now = Date.now();
+    const choiceMs = this.calls.timings.choiceTimeoutSec * 1000;
+    await this.calls.finishTalk(this.call.id, reason, new Date(now));
+    Object.assign(this.state, { phase: "choosing", choiceDeadline: now + choiceMs });
+    this.broadcast("session:end", { reason, choiceDeadline: this.state.choiceDeadline });
+    // Silence counts as PASS.
+    this.timer = this.clock.setTimeout(() => this.serial.post(() => this.resolve()), choiceMs);
+  }
+
+  /** Closes the choice once: match:mutual with the new match, or match:non_mutual. */
+  private async resolve(): Promise<{ matchId?: string }> {
+    if (this.state.phase !== "choosing") return {};
+    this.timer?.clear();
+    const { matchId } = await this.calls.resolve(this.call.id);
+    this.state.phase = "ended";
+    if (matchId) this.broadcast("match:mutual", { matchId });
+    else this.broadcast("match:non_mutual", {});
+    this.closeSoon();
+    return { matchId };
+  }
+
+  /** Ends before the choice: cancelled, a peer gone, no funds, moderation. */
+  private async endEarly(reason: CallEndReason, offender?: string) {
+    if (this.state.phase === "ended") return;
+    const wasChoosing = this.state.phase === "choosing";
+    this.timer?.clear();
+    this.state.phase = "ended";
+    // The peer who did nothing wrong gets the fee back when moderation cuts a live call short.
+    const refund = offender && !wasChoosing ? [this.call.userA, this.call.userB].filter((u) => u !== offender) : [];
+    if (wasChoosing) await this.calls.resolve(this.call.id);
+    else await this.calls.end(this.call.id, reason, refund);
+    this.broadcast(wasChoosing ? "match:non_mutual" : "session:end", { reason });
+    this.closeSoon();
+  }
+
+  private async moderate(userId: string, action: ModerationAction, reason: string) {
+    if (this.state.phase === "ended") return;
+    this.present.get(userId)?.send("moderation:action", { action, reason });
+    if (action !== "warn") await this.endEarly("moderation", userId);
+  }
+
+  private relay(from: Client, type: string, payload: unknown, limiter: MessageRateLimiter) {
+    if (this.state.phase !== "live") return sendError(from, "CALL_NOT_LIVE", "The call is not live");
+    if (!limiter.take(from.sessionId)) return sendError(from, "RATE_LIMITED", `Too many ${type} messages`);
+    const peer = this.otherThan(userOf(from));
+    if (!peer) return sendError(from, "PEER_AWAY", "The other peer is reconnecting");
+    peer.send(type, payload);
+    signals.inc({ type });
+  }
+
+  private otherThan(userId: string): Client | undefined {
+    for (const [id, client] of this.present) if (id !== userId) return client;
+    return undefined;
+  }
+
+  /** Lets the last messages reach the peers, then closes the room. */
+  private closeSoon() {
+    this.clock.setTimeout(() => void this.disconnect(), 100);
+  }
+}
+
+const userOf = (client: Client) => (client.auth as RoomAuth).userId;

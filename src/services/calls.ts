@@ -1,0 +1,245 @@
+import { Counter } from "prom-client";
+import type { DataSource, EntityManager } from "typeorm";
+import { Call, type CallChoice, type CallEndReason, Match } from "../entities";
+import { registry } from "../metrics";
+import { AppError, conflict, forbidden, notFound } from "./errors";
+import { QUEUE_FEE, type Bucket } from "./matchmaking";
+import type { RoomAnswer, RoomGateway } from "./play-sessions";
+import type { WalletService } from "./wallet";
+
+export interface CallTimings {
+  durationSec: number;
+  choiceTimeoutSec: number;
+  joinTimeoutSec: number;
+  reconnectSec: number;
+}
+
+/** Told when a call goes live (the AI moderation provider); must not throw or block. */
+export interface CallStartListener {
+  announceCallStart(call: { callId: string; userIds: string[]; startedAt: Date }): void;
+}
+
+export interface ChoiceOutcome {
+  callId: string;
+  /** The caller's standing choice: the first one sent. */
+  choice: CallChoice;
+  result: "pending" | "mutual" | "non_mutual";
+  matchId?: string;
+}
+
+export const VIDEO_CALL_ROOM = "video_call";
+
+const callsStarted = new Counter({
+  name: "calls_started_total",
+  help: "Video calls that went live (both peers in, fees charged)",
+  registers: [registry],
+});
+const callsEnded = new Counter({
+  name: "calls_ended_total",
+  help: "Video calls ended, by reason",
+  labelNames: ["reason"] as const,
+  registers: [registry],
+});
+const matchesMade = new Counter({
+  name: "matches_total",
+  help: "Double opt-in outcomes after a call",
+  labelNames: ["result"] as const,
+  registers: [registry],
+});
+
+/**
+ * 1:1 video calls. Each call's live part is a `video_call` room that owns its
+ * timers and calls the actor-side methods here; the HTTP choice door reaches
+ * the same room method through the gateway. The fee is charged only when the
+ * call starts, so a call that never starts costs nothing.
+ */
+export class CallService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly wallet: WalletService,
+    private readonly rooms: RoomGateway,
+    private readonly startListener: CallStartListener,
+    readonly timings: CallTimings,
+  ) {}
+
+  // ---- queue side ------------------------------------------------------
+
+  /** Records a new call between two paired users (seat 0 = `userA`, who waited longer). */
+  async open(userA: string, userB: string, bucket: Bucket): Promise<Call> {
+    const repo = this.dataSource.getRepository(Call);
+    return repo.save(repo.create({ userA, userB, region: bucket.region, language: bucket.language }));
+  }
+
+  // ---- HTTP door -------------------------------------------------------
+
+  /** POST /api/sessions/:callId/choice: the same room method as the `choice` message. */
+  async chooseByHttp(callId: string, userId: string, choice: CallChoice): Promise<ChoiceOutcome> {
+    const call = await this.participantCall(callId, userId);
+    if (call.phase === "ended") {
+      const standing = seatChoice(call, userId);
+      if (standing) return { callId, choice: standing, ...outcomeOf(call, await this.matchIdOf(callId)) };
+      throw conflict("CHOICE_CLOSED", "The choice for this call is closed");
+    }
+    if (call.phase !== "choosing" || !call.roomId) throw conflict("CHOICE_NOT_OPEN", "Choose after the call ends");
+    const answer = await this.rooms.call<RoomAnswer<ChoiceOutcome>>(call.roomId, "choose", [userId, choice]);
+    if (!answer.ok) throw new AppError(answer.status, answer.code, answer.message);
+    return answer.value;
+  }
+
+  // ---- actor side: called by the video_call room ------------------------
+
+  async load(callId: string): Promise<Call | null> {
+    return this.dataSource.getRepository(Call).findOne({ where: { id: callId } });
+  }
+
+  async attachRoom(callId: string, roomId: string): Promise<Call> {
+    await this.dataSource.getRepository(Call).update({ id: callId }, { roomId });
+    const call = await this.load(callId);
+    if (!call) throw notFound("No such call", "CALL_NOT_FOUND");
+    return call;
+  }
+
+  /** Both peers are in: charge both fees atomically (one key per call and user), then go live. */
+  async start(call: Call, at: Date): Promise<{ ok: true } | { ok: false; reason: "insufficient_funds" }> {
+    try {
+      await this.dataSource.transaction(async (m) => {
+        await this.wallet.apply(
+          [call.userA, call.userB].map((userId) => ({
+            userId,
+            delta: -QUEUE_FEE,
+            reason: "queue_fee",
+            refType: "call",
+            refId: call.id,
+            idempotencyKey: `call:${call.id}:fee:${userId}`,
+          })),
+          m,
+        );
+        await m.update(Call, { id: call.id }, { phase: "live", startedAt: at });
+      });
+    } catch (err) {
+      if (err instanceof AppError && err.status === 402) return { ok: false, reason: "insufficient_funds" };
+      throw err;
+    }
+    callsStarted.inc();
+    this.startListener.announceCallStart({
+      callId: call.id,
+      userIds: [call.userA, call.userB],
+      startedAt: at,
+    });
+    return { ok: true };
+  }
+
+  /** The talk is over (timer or `end`): the choice opens. */
+  async finishTalk(callId: string, reason: "completed" | "hung_up", at: Date): Promise<void> {
+    await this.dataSource
+      .getRepository(Call)
+      .update({ id: callId }, { phase: "choosing", endReason: reason, talkEndedAt: at });
+    callsEnded.inc({ reason });
+  }
+
+  /** Records a choice unless one stands already; answers the call's choices after. */
+  async recordChoice(callId: string, userId: string, choice: CallChoice): Promise<Call> {
+    const call = await this.load(callId);
+    if (!call) throw notFound("No such call", "CALL_NOT_FOUND");
+    const column = seatColumn(call, userId);
+    await this.dataSource.query(`UPDATE calls SET ${column} = $2 WHERE id = $1 AND ${column} IS NULL`, [
+      callId,
+      choice,
+    ]);
+    return (await this.load(callId))!;
+  }
+
+  /** Closes the choice: both MATCH make a Match (once); anything else, silence included, does not. */
+  async resolve(callId: string): Promise<{ mutual: boolean; matchId?: string }> {
+    const outcome = await this.dataSource.transaction(async (m) => {
+      const call = await m.findOne(Call, { where: { id: callId }, lock: { mode: "pessimistic_write" } });
+      if (!call) throw notFound("No such call", "CALL_NOT_FOUND");
+      const mutual = call.choiceA === "MATCH" && call.choiceB === "MATCH";
+      const matchId = mutual ? await this.createMatch(m, call) : undefined;
+      if (call.phase !== "ended") await m.update(Call, { id: callId }, { phase: "ended", endedAt: new Date() });
+      return { mutual, matchId };
+    });
+    matchesMade.inc({ result: outcome.mutual ? "mutual" : "non_mutual" });
+    return outcome;
+  }
+
+  /**
+   * Ends a call before or during the talk. A call ended by moderation refunds
+   * the fee of the peer who did nothing wrong (`refundUserIds`).
+   */
+  async end(callId: string, reason: CallEndReason, refundUserIds: string[] = []): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await m.update(Call, { id: callId }, { phase: "ended", endReason: reason, endedAt: new Date() });
+      if (refundUserIds.length) await this.refund(m, callId, refundUserIds);
+    });
+    callsEnded.inc({ reason });
+  }
+
+  /** Calls a crash left open: nothing more can happen in them. */
+  async sweepStale(): Promise<number> {
+    const rows = await this.dataSource.query(
+      `UPDATE calls SET phase = 'ended', end_reason = coalesce(end_reason, 'shutdown'), ended_at = now()
+       WHERE phase <> 'ended' AND created_at < now() - make_interval(secs => $1) RETURNING id`,
+      [this.timings.joinTimeoutSec + this.timings.durationSec + this.timings.choiceTimeoutSec + 60],
+    );
+    return rows.length;
+  }
+
+  private async refund(m: EntityManager, callId: string, userIds: string[]) {
+    // Only fees that were charged are refunded: the refund mirrors the fee entry of that call.
+    const charged: Array<{ user_id: string }> = await m.query(
+      `SELECT user_id FROM ledger_entries WHERE idempotency_key = ANY($1)`,
+      [userIds.map((id) => `call:${callId}:fee:${id}`)],
+    );
+    if (!charged.length) return;
+    await this.wallet.apply(
+      charged.map(({ user_id }) => ({
+        userId: user_id,
+        delta: QUEUE_FEE,
+        reason: "refund",
+        refType: "call",
+        refId: callId,
+        idempotencyKey: `call:${callId}:refund:${user_id}`,
+      })),
+      m,
+    );
+  }
+
+  private async createMatch(m: EntityManager, call: Call): Promise<string> {
+    await m.query(
+      `INSERT INTO matches (call_id, user_a, user_b) VALUES ($1, $2, $3) ON CONFLICT (call_id) DO NOTHING`,
+      [call.id, call.userA, call.userB],
+    );
+    return (await m.findOneOrFail(Match, { where: { callId: call.id } })).id;
+  }
+
+  private async participantCall(callId: string, userId: string): Promise<Call> {
+    const call = await this.load(callId);
+    if (!call) throw notFound("No such call", "CALL_NOT_FOUND");
+    if (call.userA !== userId && call.userB !== userId) {
+      throw forbidden("Only the call's two participants may choose", "NOT_PARTICIPANT");
+    }
+    return call;
+  }
+
+  private async matchIdOf(callId: string): Promise<string | undefined> {
+    return (await this.dataSource.getRepository(Match).findOne({ where: { callId } }))?.id;
+  }
+}
+
+/** The caller's seat column; throws for anyone else. */
+function seatColumn(call: Call, userId: string): "choice_a" | "choice_b" {
+  if (call.userA === userId) return "choice_a";
+  if (call.userB === userId) return "choice_b";
+  throw forbidden("Only the call's two participants may choose", "NOT_PARTICIPANT");
+}
+
+export function seatChoice(call: Call, userId: string): CallChoice | null {
+  return call.userA === userId ? call.choiceA : call.userB === userId ? call.choiceB : null;
+}
+
+/** The outcome a participant sees, given the call row (and its match, if any). */
+export function outcomeOf(call: Call, matchId?: string): Pick<ChoiceOutcome, "result" | "matchId"> {
+  if (call.phase !== "ended") return { result: "pending" };
+  return matchId ? { result: "mutual", matchId } : { result: "non_mutual" };
+}
