@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { Client } from "@colyseus/sdk";
+import { Client, type Room } from "@colyseus/sdk";
 import "reflect-metadata";
 import { openDatabase } from "../../src/db/data-source";
 import { GameService } from "../../src/services/games";
 import { seed } from "../../src/services/seed";
+import { WalletService } from "../../src/services/wallet";
 import { createScratchDatabase } from "../helpers/database";
 import { freePort, type ServerProcess, startServerProcess } from "../helpers/process";
 
@@ -20,7 +21,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
   let dropDatabase: (() => Promise<void>) | undefined;
   let databaseUrl = "";
   const dataDir = `/tmp/arcadia-cluster-${process.pid}`;
-  const RATE_LIMIT_MAX = 40;
+  const RATE_LIMIT_MAX = 60;
 
   before(async function () {
     if (!DATABASE_URL || !REDIS_URL) {
@@ -161,6 +162,102 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     assert.equal(stopped.status, 200);
     assert.equal((await beat(a, latest)).status, 401, "ended on every process at once");
     assert.ok(roomId);
+  });
+
+  /** Registers a user on `server` with `tokens` in their wallet (credited directly, as an operator adjustment). */
+  async function funded(server: ServerProcess, name: string, tokens = 3) {
+    const email = `${name.toLowerCase()}-${randomBytes(4).toString("hex")}@arcadia.test`;
+    const res = await post(server, "/api/auth/register", { email, password: "Video-pass-1", displayName: name });
+    assert.equal(res.status, 201, await res.clone().text());
+    const { user, accessToken } = await res.json();
+    if (!tokens) return { id: user.id as string, accessToken: accessToken as string };
+    const ds = await openDatabase({ url: databaseUrl, embeddedDir: "" });
+    try {
+      await new WalletService(ds).apply([
+        { userId: user.id, delta: tokens, reason: "adjustment", idempotencyKey: `fund:${user.id}` },
+      ]);
+    } finally {
+      await ds.destroy();
+    }
+    return { id: user.id as string, accessToken: accessToken as string };
+  }
+  const sdkOn = (server: ServerProcess, token: string) => {
+    const client = new Client(server.baseUrl);
+    client.auth.token = token;
+    return client;
+  };
+  const next = <T = any>(room: Room, type: string) =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${type}`)), 10_000);
+      room.onMessage(type, (m: T) => (clearTimeout(timer), resolve(m)));
+    });
+
+  /** Two users queued through different processes, matched, and live in their call. */
+  async function liveCallAcross(bucket: { region: string; language: string }) {
+    const x = await funded(a, "Xena");
+    const y = await funded(b, "Yuri");
+    const qx = await sdkOn(a, x.accessToken).joinOrCreate("match_queue", bucket);
+    const matchedX = next<any>(qx, "matched");
+    const qy = await sdkOn(b, y.accessToken).joinOrCreate("match_queue", bucket);
+    const matchedY = next<any>(qy, "matched");
+    assert.equal(qx.roomId, qy.roomId, "one bucket, one queue room, whichever process was asked");
+    const [mx, my] = await Promise.all([matchedX, matchedY]);
+    await Promise.all([qx.leave(), qy.leave()]);
+    assert.equal(mx.callId, my.callId);
+    const rx = await sdkOn(a, x.accessToken).consumeSeatReservation(mx.seat);
+    const startX = next(rx, "session:start");
+    const ry = await sdkOn(b, y.accessToken).consumeSeatReservation(my.seat);
+    await startX;
+    return { x, y, rx, ry, callId: mx.callId as string, seat: mx.seat };
+  }
+
+  it("matches two users whose queue joins go through different processes, and relays between them", async () => {
+    const { rx, ry } = await liveCallAcross({ region: "eu", language: "de" });
+    try {
+      const offer = next(ry, "offer");
+      rx.send("offer", { sdp: "v=0 across processes" });
+      assert.deepEqual(await offer, { sdp: "v=0 across processes" });
+    } finally {
+      await Promise.all([rx.leave(), ry.leave()]);
+    }
+  });
+
+  it("a ban issued on one process ends a call hosted on the other", async () => {
+    const { x, y, rx, ry, callId, seat } = await liveCallAcross({ region: "na", language: "fr" });
+    try {
+      // The moderator acts through the process that does not host the call's room.
+      const host = [a, b].find((p) => seat.publicAddress === `127.0.0.1:${p.port}`);
+      assert.ok(host, "the seat names the hosting process");
+      const other = host === a ? b : a;
+      const moderator = await funded(other, "Mod", 0);
+      const ds = await openDatabase({ url: databaseUrl, embeddedDir: "" });
+      try {
+        await ds.query(`UPDATE users SET role = 'moderator' WHERE id = $1`, [moderator.id]);
+      } finally {
+        await ds.destroy();
+      }
+      const report = await post(
+        other,
+        "/api/reports",
+        { reportedUserId: x.id, sessionId: callId, reason: "nudity" },
+        y.accessToken,
+      );
+      assert.equal(report.status, 201);
+      const { report: created } = await report.json();
+      const action = next(rx, "moderation:action");
+      const ended = next<{ reason: string }>(ry, "session:end");
+      const res = await post(
+        other,
+        `/api/reports/${created.id}/moderate`,
+        { action: "ban", durationHours: 1 },
+        moderator.accessToken,
+      );
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal((await action).action, "ban");
+      assert.equal((await ended).reason, "moderation");
+    } finally {
+      await Promise.all([rx.leave().catch(() => {}), ry.leave().catch(() => {})]);
+    }
   });
 
   it("the global rate limit counts requests to both processes together", async () => {
