@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { benchAssets } from "./assets";
 import { benchStartup } from "./startup";
+import { benchVideoChat } from "./videochat";
 import { benchWallet } from "./wallet";
 
 /** `npm run bench`: every benchmark, printed and saved to bench/results/<name>.json. */
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   startup: benchStartup,
   wallet: benchWallet,
   assets: benchAssets,
+  videochat: benchVideoChat,
 };
 
 async function main() {

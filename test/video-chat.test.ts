@@ -83,6 +83,17 @@ describe("video chat: queue, calls, double opt-in", () => {
       assert.ok(heard, "call start announced to HIVE_API_URL");
       assert.equal(heard.authorization, `Bearer ${HIVE_API_KEY}`);
       assert.equal((await callRow(ma.callId)).phase, "live");
+
+      const metrics = await (await t.fetch("/metrics")).text();
+      for (const line of [
+        /^calls_started_total [1-9]/m,
+        /^call_signals_relayed_total\{type="offer"\} [1-9]/m,
+        /^call_signals_relayed_total\{type="candidate"\} [2-9]/m,
+        /^match_latency_seconds_count [1-9]/m,
+        /^# TYPE match_queue_waiting gauge/m,
+      ]) {
+        assert.match(metrics, line);
+      }
     } finally {
       await leaveAll(ra, rb);
     }
@@ -97,6 +108,8 @@ describe("video chat: queue, calls, double opt-in", () => {
     await sleep(300);
     assert.equal(qa.room.state.waiting, 1);
     assert.equal(qb.room.state.waiting, 1);
+    const metrics = await (await t.fetch("/metrics")).text();
+    assert.match(metrics, new RegExp(`^match_queue_waiting\\{region="na",language="${eu.language}"\\} 1$`, "m"));
     const qc = await enqueue(t, c, eu);
     const qd = await enqueue(t, d, eu);
     const [ma, mc] = await Promise.all([qa.matched, qc.matched]);

@@ -102,7 +102,9 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     const { events } = roomServices();
     for (const userId of [this.call.userA, this.call.userB]) {
       this.unsubscribe.push(
-        await events.subscribe("user.moderation", userId, ({ action, reason }) => {
+        await events.subscribe("user.moderation", userId, ({ action, reason, callId }) => {
+          // A verdict about an earlier call does not end this one.
+          if (callId && callId !== this.call.id) return;
           this.serial.post(() => this.moderate(userId, action, reason));
         }),
       );

@@ -1,0 +1,509 @@
+import "reflect-metadata";
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { Client, type Room } from "@colyseus/sdk";
+import { openDatabase } from "../src/db/data-source";
+import { WalletService } from "../src/services/wallet";
+import { createScratchDatabase } from "../test/helpers/database";
+import { freePort, type ServerProcess, startServerProcess } from "../test/helpers/process";
+
+/**
+ * Video chat under load, against one server process on PostgreSQL + Redis.
+ *
+ * Matchmaking: BENCH_USERS (1,000) signed-in, funded users join `match_queue`
+ * at BENCH_MATCH_RATE joins/s (open loop: a slow answer never delays the next
+ * join), spread in random order over 8 buckets (4 regions × 2 languages, an
+ * even count in each so that everyone can be paired). Two latencies:
+ * - joinToMatched: t(matched) − t(join request), per user. Includes the wait
+ *   for a partner to arrive at all (~40 ms on average at 25 joins/s per
+ *   bucket), so it depends on the arrival rate as much as on the server.
+ * - pairCompleteToMatched: t(matched) of each user − t(join request) of the
+ *   later-arriving user of the pair: the moment the pair could exist → both
+ *   told. This is the server's own pairing latency (auth, admission checks,
+ *   queue join, call row, call room, two seats), and the one the
+ *   "match p95 ≤ 100 ms" target is about.
+ *
+ * Relay: every pair takes its seats, so that 500 calls are live; then for
+ * BENCH_SECONDS each call's seat 0 sends `candidate` with its send time
+ * (performance.now(), same process as the receiver) at BENCH_RELAY_RATE msgs/s
+ * (staggered starts), well under the 30/s limit. Latency = receive − send.
+ *
+ * Baseline, same run, same client code: bench/baseline/bare-relay.ts, a bare
+ * Colyseus queue that pairs on join and a room that forwards every message to
+ * the other client (no auth, database, Redis, validation or rate limit). Ours
+ * runs first, so the client side is no warmer for ours than for the baseline.
+ */
+const ROOT = path.resolve(__dirname, "..");
+/** tsx's CLI run by this very Node (22): the `.bin/tsx` shim would take whichever `node` PATH finds first. */
+const TSX_CLI = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
+const BASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+const USERS = Number(process.env.BENCH_USERS ?? 1000);
+const MATCH_RATE = Number(process.env.BENCH_MATCH_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const RELAY_RATE = Number(process.env.BENCH_RELAY_RATE ?? 5);
+const BUCKETS = ["eu", "na", "sa", "as"].flatMap((region) => ["en", "es"].map((language) => ({ region, language })));
+const TARGETS = { matchP95Ms: 100, relayP99Ms: 5 };
+
+type Bucket = (typeof BUCKETS)[number];
+
+interface Matched {
+  callId: string;
+  seat: any;
+}
+
+interface User {
+  client: Client;
+  bucket: Bucket;
+  t0?: number;
+  t1?: number;
+  matched?: Matched;
+  queue?: Room;
+  call?: Room;
+}
+
+interface Target {
+  name: string;
+  endpoint: string;
+  queueRoom: string;
+  tokens?: string[];
+  /** Server process ids whose CPU time is measured during the relay. */
+  pid?: number;
+  metricsUrl?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Nearest-rank percentiles, in ms with two decimals. */
+function summary(xs: number[]) {
+  if (!xs.length) return { n: 0 };
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p: number) => +s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)].toFixed(2);
+  return { n: s.length, p50: at(50), p95: at(95), p99: at(99), max: +s[s.length - 1].toFixed(2) };
+}
+
+const ratio = (a: number | undefined, b: number | undefined) => (a && b ? +(a / b).toFixed(2) : null);
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
+}
+
+function shuffle<T>(xs: T[]): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
+}
+
+/** `n` bucket assignments in random order, an even number per bucket so nobody is left without a partner. */
+function bucketOrder(n: number): Bucket[] {
+  const pairs = Math.floor(n / 2);
+  return shuffle(Array.from({ length: pairs }, (_, i) => BUCKETS[i % BUCKETS.length]).flatMap((b) => [b, b]));
+}
+
+function nextMessage<T = any>(room: Room, type: string, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} within ${timeoutMs} ms`)), timeoutMs);
+    const off = room.onMessage(type, (m: T) => {
+      clearTimeout(timer);
+      off?.();
+      resolve(m);
+    });
+  });
+}
+
+/** What the clients saw go wrong: `error` replies by code, unexpected message types, failures by message. */
+class Problems {
+  readonly counts: Record<string, number> = {};
+  add(what: string) {
+    this.counts[what] = (this.counts[what] ?? 0) + 1;
+  }
+  watch(room: Room, where: string, expected: string[] = []) {
+    room.onMessage("error", (e: { code?: string }) => this.add(`${where} error ${e?.code}`));
+    for (const type of expected) room.onMessage(type, () => {});
+    room.onMessage("*", (type: string | number) => this.add(`${where} unexpected ${type}`));
+  }
+}
+
+/** CPU time (clock ticks, 100 Hz) of a process and its descendants (tsx runs the server in a child). */
+function cpuTicks(pid: number): number {
+  let total = 0;
+  const visit = (p: number) => {
+    const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    total += Number(fields[11]) + Number(fields[12]); // utime, stime
+    for (const task of fs.readdirSync(`/proc/${p}/task`)) {
+      const children = fs.readFileSync(`/proc/${p}/task/${task}/children`, "utf8").trim();
+      for (const child of children.split(/\s+/).filter(Boolean)) visit(Number(child));
+    }
+  };
+  try {
+    visit(pid);
+    return total;
+  } catch {
+    return NaN; // not Linux, or the process is gone
+  }
+}
+
+async function scrapeMetrics(url: string | undefined, names: string[]): Promise<Record<string, number>> {
+  if (!url) return {};
+  const text = await (await fetch(url)).text();
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const name = names.find((n) => line.startsWith(n + " ") || line.startsWith(n + "{"));
+    if (name) out[line.slice(0, line.lastIndexOf(" "))] = Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return out;
+}
+
+/** Matchmaking, then calls, then relay, against one server; leaves every room at the end. */
+async function scenario(target: Target) {
+  const problems = new Problems();
+  const users: User[] = bucketOrder(USERS).map((bucket, i) => {
+    const client = new Client(target.endpoint);
+    if (target.tokens) client.auth.token = target.tokens[i];
+    return { client, bucket };
+  });
+
+  // ---- matchmaking: open-loop arrivals at MATCH_RATE ----
+  let pending = users.length;
+  let allSettled!: () => void;
+  const settled = new Promise<void>((r) => (allSettled = r));
+  const settle = () => --pending === 0 && allSettled();
+  const join = async (u: User) => {
+    u.t0 = performance.now();
+    try {
+      const room = await u.client.joinOrCreate<any>(target.queueRoom, u.bucket);
+      u.queue = room;
+      problems.watch(room, "queue", ["moderation:action"]);
+      room.onMessage("matched", (m: Matched) => {
+        u.t1 = performance.now();
+        u.matched = m;
+        room.leave().catch(() => {});
+        settle();
+      });
+    } catch (err) {
+      problems.add(`queue join failed: ${(err as Error).message}`);
+      settle();
+    }
+  };
+  const matchStart = performance.now();
+  for (let i = 0; i < users.length; i++) {
+    const wait = matchStart + (i * 1000) / MATCH_RATE - performance.now();
+    if (wait > 1) await sleep(wait);
+    void join(users[i]);
+  }
+  const arrivalsMs = performance.now() - matchStart;
+  await Promise.race([settled, sleep(30_000)]);
+  const matchMs = performance.now() - matchStart;
+
+  const byCall = new Map<string, User[]>();
+  for (const u of users) if (u.matched) byCall.set(u.matched.callId, [...(byCall.get(u.matched.callId) ?? []), u]);
+  const pairs = [...byCall.values()]
+    .filter((p) => p.length === 2)
+    .map((p) => p.sort((a, b) => a.t0! - b.t0!) as [User, User]);
+  const matched = users.filter((u) => u.matched);
+  const joinToMatched = matched.map((u) => u.t1! - u.t0!);
+  const pairLatency = pairs.flatMap(([a, b]) => [a.t1! - b.t0!, b.t1! - b.t0!]);
+  const serverMatch = await scrapeMetrics(target.metricsUrl, ["match_latency_seconds"]);
+  // Stragglers (a queue room still open after `matched`) would be closed by the server after 2 s anyway.
+  for (const u of users) if (u.queue && !u.matched) await u.queue.leave().catch(() => {});
+
+  // ---- calls: both users of every pair take their seats ----
+  const callStart = performance.now();
+  const live: Array<[User, User]> = [];
+  await pool(pairs, 16, async (pair) => {
+    try {
+      await Promise.all(
+        pair.map(async (u) => {
+          const room = await u.client.consumeSeatReservation<any>(u.matched!.seat);
+          u.call = room;
+          const started = nextMessage(room, "session:start", 20_000);
+          problems.watch(room, "call", ["candidate", "peer-disconnected", "session:end", "match:non_mutual"]);
+          await started;
+        }),
+      );
+      live.push(pair);
+    } catch (err) {
+      problems.add(`call join failed: ${(err as Error).message}`);
+    }
+  });
+  const callsMs = performance.now() - callStart;
+
+  // ---- relay: seat 0 → seat 1, RELAY_RATE msgs/s per call, for SECONDS ----
+  const latencies: number[] = [];
+  let sent = 0;
+  for (const [, receiver] of live) {
+    receiver.call!.onMessage("candidate", (m: { candidate: string }) => {
+      latencies.push(performance.now() - Number(m.candidate));
+    });
+  }
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const period = 1000 / RELAY_RATE;
+  const cpuBefore = target.pid ? cpuTicks(target.pid) : NaN;
+  const relayStart = performance.now();
+  const end = relayStart + SECONDS * 1000;
+  loop.enable();
+  await Promise.all(
+    live.map(
+      ([sender]) =>
+        new Promise<void>((resolve) => {
+          setTimeout(() => {
+            const tick = () => {
+              if (performance.now() >= end) {
+                clearInterval(timer);
+                return resolve();
+              }
+              sender.call!.send("candidate", { candidate: String(performance.now()) });
+              sent++;
+            };
+            const timer = setInterval(tick, period);
+            tick();
+          }, Math.random() * period);
+        }),
+    ),
+  );
+  const relayMs = performance.now() - relayStart;
+  const cpuAfter = target.pid ? cpuTicks(target.pid) : NaN;
+  loop.disable();
+  await sleep(1000); // the last messages in flight
+  const received = latencies.length;
+  const serverRelay = await scrapeMetrics(target.metricsUrl, ["call_signals_relayed_total"]);
+
+  // ---- leave everything ----
+  await pool(users, 64, async (u) => {
+    if (u.call?.connection.isOpen) await Promise.race([u.call.leave().catch(() => {}), sleep(5000)]);
+  });
+
+  return {
+    matchmaking: {
+      arrivalsPerSec: Math.round((users.length * 1000) / arrivalsMs),
+      matched: matched.length,
+      unmatched: users.length - matched.length,
+      pairs: pairs.length,
+      secondsToMatchAll: +(matchMs / 1000).toFixed(2),
+      joinToMatchedMs: summary(joinToMatched),
+      pairCompleteToMatchedMs: summary(pairLatency),
+      ...(target.metricsUrl ? { serverHistogram: serverMatch } : {}),
+    },
+    calls: { live: live.length, secondsToJoinAll: +(callsMs / 1000).toFixed(2) },
+    relay: {
+      sent,
+      received,
+      lost: sent - received,
+      msgsPerSec: Math.round((received * 1000) / relayMs),
+      latencyMs: summary(latencies),
+      clientLoopDelayP99Ms: +(loop.percentile(99) / 1e6).toFixed(2),
+      serverCpuPct: Number.isNaN(cpuAfter - cpuBefore) ? null : Math.round(((cpuAfter - cpuBefore) * 1000) / relayMs),
+      ...(target.metricsUrl ? { serverRelayed: serverRelay } : {}),
+    },
+    clientProblems: problems.counts,
+  };
+}
+
+/** pino levels: 40 warn, 50 error, 60 fatal; anything not JSON (a stack trace on stderr) counts too. */
+function serverLogProblems(output: string) {
+  const samples = new Set<string>();
+  let warnings = 0;
+  let errors = 0;
+  for (const line of output.split("\n")) {
+    if (!line.trim()) continue;
+    let level = 50;
+    let msg = line.slice(0, 300);
+    try {
+      const entry = JSON.parse(line);
+      level = entry.level ?? 30;
+      msg = `${entry.msg ?? ""} ${entry.err?.message ?? entry.err?.type ?? ""}`.trim();
+    } catch {
+      // not JSON: stderr
+    }
+    if (level >= 50) errors++;
+    else if (level >= 40) warnings++;
+    else continue;
+    if (samples.size < 8) samples.add(`${level}: ${msg}`);
+  }
+  return { errors, warnings, samples: [...samples] };
+}
+
+/** The bare baseline server, run like startServerProcess runs ours. */
+async function startBareServer(): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [TSX_CLI, "bench/baseline/bare-relay.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('"msg":"server ready"')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`bare-relay did not start:\n${output}`);
+    await sleep(50);
+  }
+  return { child, port, output: () => output };
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  if (!(await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]))) {
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+async function createUsers(baseUrl: string, runId: string) {
+  const users: Array<{ id: string; accessToken: string }> = new Array(USERS);
+  await pool(users, 32, async (_, i) => {
+    const res = await fetch(`${baseUrl}/api/auth/guest`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ deviceId: `bench-${runId}-${i}` }),
+    });
+    if (res.status !== 200) throw new Error(`guest sign-in failed: ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as { user: { id: string }; accessToken: string };
+    users[i] = { id: body.user.id, accessToken: body.accessToken };
+  });
+  return users;
+}
+
+export async function benchVideoChat() {
+  const runId = randomBytes(4).toString("hex");
+  const scratch = await createScratchDatabase(BASE_URL);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-bench-video-"));
+  let server: ServerProcess | undefined;
+  try {
+    const port = await freePort();
+    server = await startServerProcess({
+      DATABASE_URL: scratch.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: `bench-video-${runId}:`,
+      PORT: String(port),
+      PUBLIC_ADDRESS: `127.0.0.1:${port}`,
+      RATE_LIMIT_MAX: "1000000",
+      AUTH_RATE_LIMIT_MAX: "1000000",
+      LOG_LEVEL: "warn",
+      CALL_DURATION_SEC: "600",
+      // Seats are taken only once everyone is matched (~5 s later); the 15 s default is too close.
+      CALL_JOIN_TIMEOUT_SEC: "120",
+      MATCH_REPEAT_COOLDOWN_SEC: "1",
+      DATA_DIR: dataDir,
+    });
+
+    const setupStart = performance.now();
+    const accounts = await createUsers(server.baseUrl, runId);
+    const ds = await openDatabase({ url: scratch.url, embeddedDir: "" });
+    try {
+      const wallet = new WalletService(ds);
+      for (let i = 0; i < accounts.length; i += 100) {
+        await wallet.apply(
+          accounts.slice(i, i + 100).map((a) => ({
+            userId: a.id,
+            delta: 10,
+            reason: "adjustment",
+            idempotencyKey: `bench-video:${runId}:${a.id}`,
+          })),
+        );
+      }
+    } finally {
+      await ds.destroy();
+    }
+    const setupSec = +((performance.now() - setupStart) / 1000).toFixed(2);
+
+    const ours = await scenario({
+      name: "ours",
+      endpoint: server.baseUrl,
+      queueRoom: "match_queue",
+      tokens: accounts.map((a) => a.accessToken),
+      pid: server.child.pid,
+      metricsUrl: `${server.baseUrl}/metrics`,
+    });
+    const serverLog = serverLogProblems(server.output());
+    await stop(server.child);
+    const exitCode = server.child.exitCode ?? server.child.signalCode;
+
+    const bareServer = await startBareServer();
+    let bare: Awaited<ReturnType<typeof scenario>>;
+    try {
+      bare = await scenario({
+        name: "bare",
+        endpoint: `http://127.0.0.1:${bareServer.port}`,
+        queueRoom: "bare_queue",
+        pid: bareServer.child.pid,
+      });
+    } finally {
+      await stop(bareServer.child);
+    }
+
+    const matchP95 = (ours.matchmaking.pairCompleteToMatchedMs as { p95?: number }).p95;
+    const relayP99 = (ours.relay.latencyMs as { p99?: number }).p99;
+    const bareMatchP95 = (bare.matchmaking.pairCompleteToMatchedMs as { p95?: number }).p95;
+    const bareRelayP99 = (bare.relay.latencyMs as { p99?: number }).p99;
+    return {
+      name: "videochat",
+      database: "postgresql",
+      presence: "redis",
+      users: USERS,
+      buckets: BUCKETS.length,
+      matchRatePerSec: MATCH_RATE,
+      relayMsgsPerSecPerCall: RELAY_RATE,
+      seconds: SECONDS,
+      setupSec,
+      ours,
+      bare,
+      vsBare: {
+        matchP95: ratio(matchP95, bareMatchP95),
+        joinToMatchedP95: ratio(
+          (ours.matchmaking.joinToMatchedMs as { p95?: number }).p95,
+          (bare.matchmaking.joinToMatchedMs as { p95?: number }).p95,
+        ),
+        relayP99: ratio(relayP99, bareRelayP99),
+        relayThroughput: ratio(ours.relay.msgsPerSec, bare.relay.msgsPerSec),
+        serverCpu: ratio(ours.relay.serverCpuPct ?? undefined, bare.relay.serverCpuPct ?? undefined),
+      },
+      targets: {
+        matchPairCompleteP95Ms: {
+          target: TARGETS.matchP95Ms,
+          actual: matchP95 ?? null,
+          met: matchP95 !== undefined && matchP95 <= TARGETS.matchP95Ms && ours.matchmaking.unmatched === 0,
+        },
+        relayP99Ms: {
+          target: TARGETS.relayP99Ms,
+          actual: relayP99 ?? null,
+          met: relayP99 !== undefined && relayP99 <= TARGETS.relayP99Ms && ours.relay.lost === 0,
+        },
+      },
+      serverLog: { ...serverLog, exitCode },
+      bareServerLog: serverLogProblems(bareServer.output()),
+    };
+  } finally {
+    if (server) await stop(server.child);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    await scratch.drop();
+  }
+}
+
+if (require.main === module) {
+  benchVideoChat().then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
