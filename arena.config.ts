@@ -6,6 +6,7 @@ import { configureHttp, type HttpDependencies } from "./src/http/app";
 import { MatchChatRoom } from "./src/rooms/MatchChatRoom";
 import { MatchQueueRoom } from "./src/rooms/MatchQueueRoom";
 import { PlaySessionRoom } from "./src/rooms/PlaySessionRoom";
+import { StreamRoom } from "./src/rooms/StreamRoom";
 import { VideoCallRoom } from "./src/rooms/VideoCallRoom";
 import { setRoomServices } from "./src/rooms/services";
 
@@ -33,6 +34,7 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
       match_queue: defineRoom(MatchQueueRoom).filterBy(["region", "language"]),
       video_call: defineRoom(VideoCallRoom),
       match_chat: defineRoom(MatchChatRoom).filterBy(["matchId"]),
+      stream: defineRoom(StreamRoom).filterBy(["streamId"]).enableRealtimeListing(),
     },
     express: (app) => {
       const api = configureHttp(app, deps);

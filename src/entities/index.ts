@@ -12,6 +12,7 @@ import { Purchase } from "./Purchase";
 import { RefreshToken } from "./RefreshToken";
 import { Report } from "./Report";
 import { Stream } from "./Stream";
+import { StreamMessage } from "./StreamMessage";
 import { StripeEvent } from "./StripeEvent";
 import { TokenPack } from "./TokenPack";
 import { User } from "./User";
@@ -29,6 +30,7 @@ export const entities = [
   Purchase,
   StripeEvent,
   Stream,
+  StreamMessage,
   Game,
   Asset,
   PlaySession,
@@ -42,7 +44,7 @@ export const entities = [
 ];
 
 export { Asset, Game, PlaySession };
-export { Ban, Block, Call, Match, MatchMessage, ModerationEvent, Report };
+export { Ban, Block, Call, Match, MatchMessage, ModerationEvent, Report, StreamMessage };
 export { LedgerEntry, Purchase, RefreshToken, Stream, StripeEvent, TokenPack, User, VerificationCode, Wallet };
 export type { BanSource } from "./Ban";
 export type { CallChoice, CallEndReason, CallPhase } from "./Call";

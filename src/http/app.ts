@@ -19,6 +19,7 @@ import { registerMatchRoutes } from "./routes/matches";
 import { registerModerationRoutes } from "./routes/moderation";
 import { registerOpsRoutes } from "./routes/ops";
 import { registerPlayRoutes } from "./routes/play";
+import { registerStreamRoutes } from "./routes/streams";
 import { registerTurnRoutes } from "./routes/turn";
 import { registerUserRoutes } from "./routes/users";
 import { registerWalletRoutes } from "./routes/wallet";
@@ -81,6 +82,7 @@ export function configureHttp(app: Application, deps: HttpDependencies): Api {
   registerAssetRoutes(api, deps.services, config.ASSET_ACCEL_REDIRECT_PREFIX);
   registerTurnRoutes(api, deps.services);
   registerMatchRoutes(api, deps.services);
+  registerStreamRoutes(api, deps.services);
   registerModerationRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [authLimiter] });
 

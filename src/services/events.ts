@@ -13,6 +13,10 @@ export interface DomainEventMap {
     message?: string;
     streamId?: string;
   };
+  /** To the stream's room: the owner changed its title or description. */
+  "stream.update": { streamId: string; title: string; description: string | null };
+  /** To the stream's room: the stream ended (DELETE); the room says so and closes. */
+  "stream.ended": { streamId: string };
   /** To the user's call and queue rooms: a moderator or the AI acted on them. */
   "user.moderation": { userId: string; action: ModerationAction; reason: string; callId?: string };
   /** To the match's chat room: a message was posted (through HTTP or the room). */

@@ -19,6 +19,7 @@ import { MatchmakingService } from "./matchmaking";
 import { ModerationService } from "./moderation";
 import { PaymentsService } from "./payments";
 import { PlaySessionService, type RoomGateway } from "./play-sessions";
+import { StreamService } from "./streams";
 import { TipService } from "./tips";
 import { TurnService } from "./turn";
 import { UserService } from "./users";
@@ -56,6 +57,7 @@ export interface Services {
   matchmaking: MatchmakingService;
   calls: CallService;
   matches: MatchService;
+  streams: StreamService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -128,6 +130,7 @@ export function createServices(deps: ServiceDependencies): Services {
       reconnectSec: config.CALL_RECONNECT_SEC,
     }),
     matches: new MatchService(dataSource, events, (a, b) => blocks.isBlockedEitherWay(a, b)),
+    streams: new StreamService(dataSource, events, presence, config.REDIS_KEY_PREFIX),
   };
 }
 

@@ -3,6 +3,7 @@ import { CreateAuth1795424345811 } from "./1795424345811-CreateAuth";
 import { CreateWalletAndPayments1795425321312 } from "./1795425321312-CreateWalletAndPayments";
 import { CreatePlayAndAssets1795426285055 } from "./1795426285055-CreatePlayAndAssets";
 import { CreateVideoChat1795431297673 } from "./1795431297673-CreateVideoChat";
+import { CreateStreamChat1795432670981 } from "./1795432670981-CreateStreamChat";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   CreateWalletAndPayments1795425321312,
   CreatePlayAndAssets1795426285055,
   CreateVideoChat1795431297673,
+  CreateStreamChat1795432670981,
 ];

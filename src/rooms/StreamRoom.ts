@@ -1,0 +1,148 @@
+import { type AuthContext, type Client, Room, ServerError } from "@colyseus/core";
+import { Counter, Gauge } from "prom-client";
+import { z } from "zod";
+import { registry } from "../metrics";
+import type { StreamService } from "../services/streams";
+import { CleanText } from "../services/text";
+import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
+import { sendError, validated } from "./messages";
+import { MessageRateLimiter } from "./rate-limit";
+import { StreamState } from "./schema/StreamState";
+import { roomServices } from "./services";
+
+const Chat = z.strictObject({ text: CleanText(1, 500) });
+const Mute = z.strictObject({ userId: z.uuid(), minutes: z.number().int().min(1).max(1440) });
+const Delete = z.strictObject({ id: z.string().regex(/^\d{1,18}$/) });
+
+const tipsPushed = new Counter({
+  name: "stream_tips_pushed_total",
+  help: "tipReceived messages pushed to stream rooms",
+  registers: [registry],
+});
+
+/**
+ * One live stream (filtered by `streamId`): viewers, persisted chat, and what
+ * HTTP does to the stream (update, end, tips) arriving as domain events from
+ * any process. Listed in the lobby with its title and viewer count.
+ */
+export class StreamRoom extends Room<{
+  state: StreamState;
+  metadata: { streamId: string; title: string; viewerCount: number };
+}> {
+  state = new StreamState();
+  private streams!: StreamService;
+  private streamId!: string;
+  private ownerId!: string;
+  private unsubscribe: Array<() => void> = [];
+  private readonly chatLimit = new MessageRateLimiter(5, 1);
+
+  messages = {
+    chat: validated("chat", Chat, async (client, { text }) => {
+      if (!this.chatLimit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Slow down");
+      const message = await this.streams.postMessage(this.streamId, authOf(client), text);
+      this.broadcast("chatMessage", message);
+    }),
+    mute: validated("mute", Mute, async (client, { userId, minutes }) => {
+      const { until } = await this.streams.mute(this.streamId, authOf(client), userId, minutes);
+      client.send("muted", { userId, until });
+    }),
+    delete: validated("delete", Delete, async (client, { id }) => {
+      await this.streams.deleteMessage(this.streamId, id, authOf(client));
+      this.broadcast("chatDeleted", { id });
+    }),
+    "*": (client: Client, type: string | number) => sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${type}`),
+  };
+
+  static async onAuth(token: string, options: { streamId?: unknown }, _ctx: AuthContext): Promise<RoomAuth> {
+    const auth = await authenticateRoomClient(token);
+    if (typeof options?.streamId !== "string" || !z.uuid().safeParse(options.streamId).success) {
+      throw new ServerError(400, "INVALID_STREAM: streamId must be a stream id");
+    }
+    await joinCheck(() => roomServices().streams.live(options.streamId as string));
+    return auth;
+  }
+
+  async onCreate(options: { streamId: string }) {
+    const { streams, events } = roomServices();
+    this.streams = streams;
+    const stream = await streams.live(options.streamId);
+    this.streamId = stream.id;
+    this.ownerId = stream.ownerId;
+    Object.assign(this.state, { streamId: stream.id, title: stream.title, status: "live" });
+    await this.publishListing();
+    liveStreams.set(this.roomId, () => this.clients.length);
+    this.unsubscribe = await Promise.all([
+      events.subscribe("stream.tip", stream.id, ({ fromDisplayName, amount, message }) => {
+        tipsPushed.inc();
+        this.broadcast("tipReceived", { fromDisplayName, amount, message });
+      }),
+      events.subscribe("stream.update", stream.id, ({ title, description }) => {
+        this.state.title = title;
+        void this.publishListing();
+        this.broadcast("streamUpdate", { title, description });
+      }),
+      events.subscribe("stream.ended", stream.id, () => {
+        this.state.status = "ended";
+        this.broadcast("streamEnded", {});
+        // Let the message reach the viewers, then close.
+        this.clock.setTimeout(() => void this.disconnect(), 100);
+      }),
+    ]);
+  }
+
+  async onJoin(client: Client, _options: unknown, auth: RoomAuth) {
+    client.send("history", { messages: await this.streams.recent(this.streamId) });
+    this.broadcast("userJoined", { userId: auth.userId, displayName: auth.displayName }, { except: client });
+    await this.countViewers();
+  }
+
+  async onLeave(client: Client) {
+    const { userId, displayName } = authOf(client);
+    this.chatLimit.forget(client.sessionId);
+    this.broadcast("userLeft", { userId, displayName });
+    await this.countViewers();
+  }
+
+  async onDispose() {
+    this.unsubscribe.forEach((stop) => stop());
+    liveStreams.delete(this.roomId);
+    await this.streams.setViewerCount(this.streamId, 0);
+  }
+
+  /** Viewers: every connection but the owner's. */
+  private async countViewers() {
+    const count = this.clients.filter((c) => authOf(c).userId !== this.ownerId).length;
+    this.state.viewerCount = count;
+    await Promise.all([this.publishListing(), this.streams.setViewerCount(this.streamId, count)]);
+  }
+
+  /** The lobby's listing; `streamId` stays in it, or filterBy matching breaks. */
+  private publishListing() {
+    const { streamId, title, viewerCount } = this.state;
+    return this.setMetadata({ streamId, title, viewerCount });
+  }
+}
+
+const authOf = (client: Client) => client.auth as RoomAuth;
+
+/** Stream rooms on this process → their connection count. */
+const liveStreams = new Map<string, () => number>();
+
+new Gauge({
+  name: "streams_live",
+  help: "Live streams whose room runs on this process",
+  registers: [registry],
+  collect() {
+    this.set(liveStreams.size);
+  },
+});
+new Gauge({
+  name: "stream_viewers",
+  help: "Connections to stream rooms on this process",
+  registers: [registry],
+  collect() {
+    let total = 0;
+    for (const count of liveStreams.values()) total += count();
+    this.set(total);
+  },
+});
