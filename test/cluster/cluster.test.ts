@@ -260,6 +260,47 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     }
   });
 
+  it("a stream's update, tips and end reach its room from either process", async () => {
+    const owner = await funded(a, "Caster", 0);
+    const fan = await funded(b, "Fan", 10);
+    const created = await post(a, "/api/streams", { title: "Across" }, owner.accessToken);
+    assert.equal(created.status, 201);
+    const { id: streamId } = await created.json();
+    const room = await sdkOn(b, fan.accessToken).joinOrCreate("stream", { streamId });
+    room.onMessage("history", () => {});
+    try {
+      const live = async (p: ServerProcess) =>
+        /^streams_live (\d+)/m.exec(await (await fetch(`${p.baseUrl}/metrics`)).text())?.[1];
+      const counts = [await live(a), await live(b)];
+      assert.deepEqual([...counts].sort(), ["0", "1"], "exactly one process hosts the stream's room");
+      const host = counts[0] === "1" ? a : b;
+      const other = host === a ? b : a;
+      const put = (p: ServerProcess, title: string) =>
+        fetch(`${p.baseUrl}/api/streams/${streamId}`, {
+          method: "PUT",
+          headers: { "Content-Type": "application/json", Authorization: `Bearer ${owner.accessToken}` },
+          body: JSON.stringify({ title }),
+        });
+      const updated = next<{ title: string }>(room, "streamUpdate");
+      assert.equal((await put(other, "From the other process")).status, 200);
+      assert.equal((await updated).title, "From the other process");
+      const tip = next<{ amount: number }>(room, "tipReceived");
+      assert.equal((await post(other, "/api/payments/tip", { streamId, amount: 2 }, fan.accessToken)).status, 200);
+      assert.equal((await tip).amount, 2);
+      const ended = next(room, "streamEnded");
+      const closed = new Promise<void>((resolve) => room.onLeave(() => resolve()));
+      const del = await fetch(`${other.baseUrl}/api/streams/${streamId}`, {
+        method: "DELETE",
+        headers: { Authorization: `Bearer ${owner.accessToken}` },
+      });
+      assert.equal(del.status, 204);
+      await ended;
+      await closed;
+    } finally {
+      if (room.connection.isOpen) await room.leave();
+    }
+  });
+
   it("the global rate limit counts requests to both processes together", async () => {
     const statuses: number[] = [];
     // Earlier tests spent some of this window's budget; count until the first 429.
