@@ -38,7 +38,8 @@ export class StreamRoom extends Room<{
 
   messages = {
     chat: validated("chat", Chat, async (client, { text }) => {
-      if (!this.chatLimit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Slow down");
+      // Per user, not per connection: a second tab does not double the allowance.
+      if (!this.chatLimit.take(authOf(client).userId)) return sendError(client, "RATE_LIMITED", "Slow down");
       const message = await this.streams.postMessage(this.streamId, authOf(client), text);
       this.broadcast("chatMessage", message);
     }),
@@ -98,7 +99,6 @@ export class StreamRoom extends Room<{
 
   async onLeave(client: Client) {
     const { userId, displayName } = authOf(client);
-    this.chatLimit.forget(client.sessionId);
     this.broadcast("userLeft", { userId, displayName });
     await this.countViewers();
   }
