@@ -4,6 +4,7 @@ import { CleanText } from "../services/text";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { sendError, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
+import { Serial } from "./serial";
 import { roomServices } from "./services";
 
 const Message = z.strictObject({ text: CleanText(1, 1000) });
@@ -18,11 +19,13 @@ export class MatchChatRoom extends Room<{ metadata: { matchId: string } }> {
   private matchId!: string;
   private unsubscribe?: () => void;
   private readonly limit = new MessageRateLimiter(10, 2);
+  private readonly posting = new Serial("match_chat");
 
   messages = {
     message: validated("message", Message, async (client, { text }) => {
       if (!this.limit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Too many messages");
-      await roomServices().matches.post(this.matchId, (client.auth as RoomAuth).userId, text);
+      // One at a time, so a sender's messages are stored and pushed in the order sent.
+      await this.posting.run(() => roomServices().matches.post(this.matchId, (client.auth as RoomAuth).userId, text));
     }),
     "*": (client: Client, type: string | number) => sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${type}`),
   };

@@ -8,6 +8,7 @@ import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { sendError, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { StreamState } from "./schema/StreamState";
+import { Serial } from "./serial";
 import { roomServices } from "./services";
 
 const Chat = z.strictObject({ text: CleanText(1, 500) });
@@ -35,13 +36,17 @@ export class StreamRoom extends Room<{
   private ownerId!: string;
   private unsubscribe: Array<() => void> = [];
   private readonly chatLimit = new MessageRateLimiter(5, 1);
+  private readonly chat = new Serial("stream");
 
   messages = {
     chat: validated("chat", Chat, async (client, { text }) => {
       // Per user, not per connection: a second tab does not double the allowance.
       if (!this.chatLimit.take(authOf(client).userId)) return sendError(client, "RATE_LIMITED", "Slow down");
-      const message = await this.streams.postMessage(this.streamId, authOf(client), text);
-      this.broadcast("chatMessage", message);
+      // One at a time: viewers see messages in the order they were stored (and numbered).
+      await this.chat.run(async () => {
+        const message = await this.streams.postMessage(this.streamId, authOf(client), text);
+        this.broadcast("chatMessage", message);
+      });
     }),
     mute: validated("mute", Mute, async (client, { userId, minutes }) => {
       const { until } = await this.streams.mute(this.streamId, authOf(client), userId, minutes);
