@@ -196,6 +196,18 @@ describe("video chat: queue, calls, double opt-in", () => {
     await second.room.leave();
   });
 
+  it("a user banned while waiting is turned away when a partner arrives; the partner keeps waiting", async () => {
+    const [a, b] = await Promise.all(["Wes", "Wyn"].map((n) => chatter(t, n)));
+    const bucket = freshBucket();
+    const qa = await enqueue(t, a, bucket);
+    const turnedAway = nextMessage(qa.room, "moderation:action");
+    await t.app.services.moderation.ban(a.user.id, { source: "moderator", reason: "spam", hours: 1 });
+    const qb = await enqueue(t, b, bucket);
+    assert.deepEqual(await turnedAway, { action: "ban", reason: "spam" });
+    await waitFor(() => qb.room.state.waiting === 1, "Wyn still waiting");
+    await leaveAll(qb.room);
+  });
+
   it("validates every call message: bad payloads get an error, the client stays connected", async () => {
     const a = await chatter(t, "Val");
     const b = await chatter(t, "Ida");

@@ -17,7 +17,6 @@ interface Waiting {
   client: Client;
   auth: QueueAuth;
   avoid: AvoidList;
-  stopListening: () => void;
 }
 
 const MARKER_REFRESH_MS = 60_000;
@@ -25,7 +24,8 @@ const MATCHED_GRACE_MS = 2_000;
 
 /**
  * One matchmaking bucket (region × language), one actor. A join is checked
- * (token, funds, ban, bucket) before a seat is given; a user waits in FIFO
+ * (token, funds, ban, bucket) before a seat is given, and bans again when
+ * paired (a ban issued while waiting); a user waits in FIFO
  * order and is paired the moment a compatible user arrives: no polling
  * cycle, unlike Colyseus's QueueRoom. On pairing, the queue records the call,
  * creates its `video_call` room, reserves a seat there for each user and
@@ -56,20 +56,14 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
   }
 
   async onJoin(client: Client, _options: unknown, auth: QueueAuth) {
-    const { matchmaking, events } = roomServices();
+    const { matchmaking } = roomServices();
     if (!(await matchmaking.markQueued(auth.userId))) {
       throw new ServerError(409, "ALREADY_QUEUED: you are already waiting in a queue");
     }
     try {
       const avoid = await matchmaking.avoidList(auth.userId);
-      const stopListening = await events.subscribe("user.moderation", auth.userId, (event) => {
-        if (event.action === "warn") return;
-        client.send("moderation:action", { action: event.action, reason: event.reason });
-        this.dequeue(client);
-        client.leave();
-      });
-      if (isGone(client)) return stopListening(); // left while we loaded
-      this.waiting.push({ client, auth, avoid, stopListening });
+      if (isGone(client)) return void (await matchmaking.unmarkQueued(auth.userId)); // left while we loaded
+      this.waiting.push({ client, auth, avoid });
     } catch (err) {
       await matchmaking.unmarkQueued(auth.userId);
       throw err;
@@ -125,6 +119,8 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
   private async match(a: Waiting, b: Waiting) {
     const { calls } = roomServices();
     try {
+      // A ban issued while they waited (the ban cache is cleared on every process when it is issued).
+      if (await this.dropBanned(a, b)) return;
       const call = await calls.open(a.auth.userId, b.auth.userId, this.bucket);
       const room = await matchMaker.createRoom(VIDEO_CALL_ROOM, { callId: call.id });
       const seats = await Promise.all([a, b].map((w) => matchMaker.reserveSeatFor(room, {}, w.auth)));
@@ -160,8 +156,29 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
   }
 
   private release(w: Waiting) {
-    w.stopListening();
     void roomServices().matchmaking.unmarkQueued(w.auth.userId);
+  }
+
+  /** Turns away whichever of the pair is banned now; the other goes back to the front. True if any was. */
+  private async dropBanned(a: Waiting, b: Waiting): Promise<boolean> {
+    const { moderation } = roomServices();
+    const bans = await Promise.all([a, b].map((w) => moderation.activeBan(w.auth.userId)));
+    if (!bans[0] && !bans[1]) return false;
+    for (const [i, w] of [a, b].entries()) {
+      const ban = bans[i];
+      if (ban) {
+        w.client.send("moderation:action", { action: "ban", reason: ban.reason });
+        this.release(w);
+        w.client.leave();
+      } else if (!isGone(w.client)) {
+        this.waiting.unshift(w);
+      } else {
+        this.release(w);
+      }
+    }
+    this.state.waiting = this.waiting.length;
+    this.pairAll();
+    return true;
   }
 
   private async refreshMarkers() {

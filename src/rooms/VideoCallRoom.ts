@@ -100,15 +100,15 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     this.autoDispose = false;
     this.seatReservationTimeout = this.calls.timings.joinTimeoutSec;
     const { events } = roomServices();
-    for (const userId of [this.call.userA, this.call.userB]) {
-      this.unsubscribe.push(
-        await events.subscribe("user.moderation", userId, ({ action, reason, callId }) => {
+    this.unsubscribe = await Promise.all(
+      [this.call.userA, this.call.userB].map((userId) =>
+        events.subscribe("user.moderation", userId, ({ action, reason, callId }) => {
           // A verdict about an earlier call does not end this one.
           if (callId && callId !== this.call.id) return;
           this.serial.post(() => this.moderate(userId, action, reason));
         }),
-      );
-    }
+      ),
+    );
     this.timer = this.clock.setTimeout(
       () => this.serial.post(() => this.endEarly("cancelled")),
       this.calls.timings.joinTimeoutSec * 1000,

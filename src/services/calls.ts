@@ -93,10 +93,17 @@ export class CallService {
   }
 
   async attachRoom(callId: string, roomId: string): Promise<Call> {
-    await this.dataSource.getRepository(Call).update({ id: callId }, { roomId });
-    const call = await this.load(callId);
-    if (!call) throw notFound("No such call", "CALL_NOT_FOUND");
-    return call;
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(Call)
+      .set({ roomId })
+      // Once: a second room for the same call (a client calling create("video_call")) is refused.
+      .where("id = :callId AND room_id IS NULL", { callId })
+      .returning("*")
+      .execute();
+    const [row] = result.raw as Record<string, unknown>[];
+    if (!row) throw notFound("No such call, or it has its room already", "CALL_NOT_FOUND");
+    return this.dataSource.getRepository(Call).create(fromColumns(row));
   }
 
   /** Both peers are in: charge both fees atomically (one key per call and user), then go live. */
@@ -225,6 +232,20 @@ export class CallService {
   private async matchIdOf(callId: string): Promise<string | undefined> {
     return (await this.dataSource.getRepository(Match).findOne({ where: { callId } }))?.id;
   }
+}
+
+/** A `calls` row as returned by RETURNING *, in entity property names. */
+function fromColumns(row: Record<string, unknown>): Partial<Call> {
+  return {
+    id: row.id as string,
+    userA: row.user_a as string,
+    userB: row.user_b as string,
+    region: row.region as string,
+    language: row.language as string,
+    roomId: row.room_id as string | null,
+    phase: row.phase as Call["phase"],
+    createdAt: new Date(row.created_at as string),
+  };
 }
 
 /** The caller's seat column; throws for anyone else. */

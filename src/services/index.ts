@@ -115,7 +115,6 @@ export function createServices(deps: ServiceDependencies): Services {
     hive,
     matchmaking: new MatchmakingService({
       dataSource,
-      wallet,
       presence,
       blockedEitherWay: (userId) => blocks.blockedEitherWay(userId),
       activeBan: (userId) => moderation.activeBan(userId),

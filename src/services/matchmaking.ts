@@ -1,7 +1,6 @@
 import type { Presence } from "@colyseus/core";
 import type { DataSource } from "typeorm";
 import { AppError, badRequest, conflict } from "./errors";
-import type { WalletService } from "./wallet";
 
 /** Tokens a call costs each participant, charged when the call starts. */
 export const QUEUE_FEE = 1;
@@ -16,7 +15,6 @@ export type AvoidList = Map<string, number>;
 
 export interface MatchmakingDependencies {
   dataSource: DataSource;
-  wallet: WalletService;
   presence: Presence;
   blockedEitherWay(userId: string): Promise<Set<string>>;
   activeBan(userId: string): Promise<{ expiresAt: Date; reason: string } | null>;
@@ -60,21 +58,25 @@ export class MatchmakingService {
         until: ban.expiresAt.toISOString(),
       });
     }
-    if ((await this.deps.wallet.balance(userId)) < QUEUE_FEE) {
-      throw new AppError(402, "INSUFFICIENT_FUNDS", `Video chat needs at least ${QUEUE_FEE} token`);
-    }
-    const [open] = await this.deps.dataSource.query(
-      `SELECT 1 FROM calls WHERE (user_a = $1 OR user_b = $1) AND phase IN ('connecting', 'live') LIMIT 1`,
+    // One round trip for both checks: this runs on every queue join.
+    const [{ balance, in_call }] = await this.deps.dataSource.query(
+      `SELECT coalesce((SELECT balance FROM wallets WHERE user_id = $1), 0) AS balance,
+              EXISTS (SELECT 1 FROM calls WHERE (user_a = $1 OR user_b = $1) AND phase IN ('connecting', 'live')) AS in_call`,
       [userId],
     );
-    if (open) throw conflict("IN_CALL", "Finish the current call first");
+    if (Number(balance) < QUEUE_FEE) {
+      throw new AppError(402, "INSUFFICIENT_FUNDS", `Video chat needs at least ${QUEUE_FEE} token`);
+    }
+    if (in_call) throw conflict("IN_CALL", "Finish the current call first");
   }
 
   /** Marks the user as queued (any bucket, any process); false if they already are. */
   async markQueued(userId: string): Promise<boolean> {
     const key = this.queuedKey(userId);
-    const count = await this.deps.presence.incr(key);
-    await this.deps.presence.expire(key, QUEUED_MARKER_TTL_SEC);
+    const [count] = await Promise.all([
+      this.deps.presence.incr(key),
+      this.deps.presence.expire(key, QUEUED_MARKER_TTL_SEC),
+    ]);
     if (count > 1) {
       await this.deps.presence.decr(key);
       return false;
@@ -94,6 +96,7 @@ export class MatchmakingService {
   /** Blocked users (either direction, forever) and recent partners (until the cooldown ends). */
   async avoidList(userId: string): Promise<AvoidList> {
     const avoid: AvoidList = new Map();
+    const blocked = this.deps.blockedEitherWay(userId);
     const recent: Array<{ partner: string; until: string | Date }> = await this.deps.dataSource.query(
       `SELECT CASE WHEN user_a = $1 THEN user_b ELSE user_a END AS partner,
               max(created_at) + make_interval(secs => $2) AS until
@@ -103,7 +106,7 @@ export class MatchmakingService {
       [userId, this.deps.repeatCooldownSec],
     );
     for (const row of recent) avoid.set(row.partner, new Date(row.until).getTime());
-    for (const blocked of await this.deps.blockedEitherWay(userId)) avoid.set(blocked, Infinity);
+    for (const id of await blocked) avoid.set(id, Infinity);
     return avoid;
   }
 
