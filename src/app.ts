@@ -56,6 +56,9 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
 
   // Colyseus and our services share one presence: Redis pub/sub across processes, or in-process.
   const presence: Presence = config.REDIS_URL ? new RedisPresence(config.REDIS_URL) : new LocalPresence();
+  // Each joinOrCreate waiting for a new room (a popular stream starting) listens on presence's
+  // emitter: more than Node's default 10 is normal here, not a leak.
+  presence.setMaxListeners(1000);
   const services = createServices({ config, dataSource, presence, redis, logger, rooms: matchMakerGateway });
   await startServices(services, config);
   if (database.created) {

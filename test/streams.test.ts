@@ -34,6 +34,7 @@ describe("livestreams", () => {
     const viewer = await watch(other, stream.id);
     try {
       await waitFor(() => viewer.state.viewerCount === 1, "one viewer");
+      await sleep(400); // the count HTTP reads follows the room's within 250 ms
       const list = await (await t.fetch("/api/streams?limit=100")).json();
       const listed = list.streams.find((s: any) => s.id === stream.id);
       assert.equal(listed.viewerCount, 1);

@@ -1,19 +1,22 @@
-import { type AuthContext, type Client, Room, ServerError } from "@colyseus/core";
+import { type AuthContext, type Client, logger, Room, ServerError } from "@colyseus/core";
 import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { registry } from "../metrics";
-import type { StreamService } from "../services/streams";
+import { AppError } from "../services/errors";
+import { HISTORY_ON_JOIN, type StreamMessageView, type StreamService } from "../services/streams";
 import { CleanText } from "../services/text";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { sendError, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { StreamState } from "./schema/StreamState";
-import { Serial } from "./serial";
 import { roomServices } from "./services";
 
 const Chat = z.strictObject({ text: CleanText(1, 500) });
 const Mute = z.strictObject({ userId: z.uuid(), minutes: z.number().int().min(1).max(1440) });
 const Delete = z.strictObject({ id: z.string().regex(/^\d{1,18}$/) });
+
+const CHAT_BATCH_MAX = 200;
+const LISTING_INTERVAL_MS = 250;
 
 const tipsPushed = new Counter({
   name: "stream_tips_pushed_total",
@@ -36,17 +39,19 @@ export class StreamRoom extends Room<{
   private ownerId!: string;
   private unsubscribe: Array<() => void> = [];
   private readonly chatLimit = new MessageRateLimiter(5, 1);
-  private readonly chat = new Serial("stream");
+  /** Chat waiting for the next INSERT: one batch in flight at a time keeps the order. */
+  private pending: Array<{ client: Client; author: RoomAuth; text: string }> = [];
+  private writing = false;
+  /** The last HISTORY_ON_JOIN messages, oldest first. */
+  private recent: StreamMessageView[] = [];
+  private listingTimer?: ReturnType<Room["clock"]["setTimeout"]>;
 
   messages = {
     chat: validated("chat", Chat, async (client, { text }) => {
       // Per user, not per connection: a second tab does not double the allowance.
       if (!this.chatLimit.take(authOf(client).userId)) return sendError(client, "RATE_LIMITED", "Slow down");
-      // One at a time: viewers see messages in the order they were stored (and numbered).
-      await this.chat.run(async () => {
-        const message = await this.streams.postMessage(this.streamId, authOf(client), text);
-        this.broadcast("chatMessage", message);
-      });
+      this.pending.push({ client, author: authOf(client), text });
+      if (!this.writing) void this.writePending();
     }),
     mute: validated("mute", Mute, async (client, { userId, minutes }) => {
       const { until } = await this.streams.mute(this.streamId, authOf(client), userId, minutes);
@@ -54,6 +59,7 @@ export class StreamRoom extends Room<{
     }),
     delete: validated("delete", Delete, async (client, { id }) => {
       await this.streams.deleteMessage(this.streamId, id, authOf(client));
+      this.recent = this.recent.filter((m) => m.id !== id);
       this.broadcast("chatDeleted", { id });
     }),
     "*": (client: Client, type: string | number) => sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${type}`),
@@ -75,6 +81,7 @@ export class StreamRoom extends Room<{
     this.streamId = stream.id;
     this.ownerId = stream.ownerId;
     Object.assign(this.state, { streamId: stream.id, title: stream.title, status: "live" });
+    this.recent = await streams.recent(stream.id);
     await this.publishListing();
     liveStreams.set(this.roomId, () => this.clients.length);
     this.unsubscribe = await Promise.all([
@@ -96,16 +103,16 @@ export class StreamRoom extends Room<{
     ]);
   }
 
-  async onJoin(client: Client, _options: unknown, auth: RoomAuth) {
-    client.send("history", { messages: await this.streams.recent(this.streamId) });
+  onJoin(client: Client, _options: unknown, auth: RoomAuth) {
+    client.send("history", { messages: this.recent });
     this.broadcast("userJoined", { userId: auth.userId, displayName: auth.displayName }, { except: client });
-    await this.countViewers();
+    this.countViewers();
   }
 
-  async onLeave(client: Client) {
+  onLeave(client: Client) {
     const { userId, displayName } = authOf(client);
     this.broadcast("userLeft", { userId, displayName });
-    await this.countViewers();
+    this.countViewers();
   }
 
   async onDispose() {
@@ -114,11 +121,54 @@ export class StreamRoom extends Room<{
     await this.streams.setViewerCount(this.streamId, 0);
   }
 
-  /** Viewers: every connection but the owner's. */
-  private async countViewers() {
-    const count = this.clients.filter((c) => authOf(c).userId !== this.ownerId).length;
-    this.state.viewerCount = count;
-    await Promise.all([this.publishListing(), this.streams.setViewerCount(this.streamId, count)]);
+  /**
+   * Group commit: stores everything that arrived while the previous batch was
+   * being written, in one INSERT, then broadcasts it in stored (id) order.
+   */
+  private async writePending() {
+    this.writing = true;
+    try {
+      while (this.pending.length) {
+        const batch = this.pending.splice(0, CHAT_BATCH_MAX);
+        try {
+          const results = await this.streams.postMessages(this.streamId, batch);
+          results.forEach((result, i) => {
+            if (result instanceof AppError) sendError(batch[i].client, result.code, result.message);
+            else {
+              this.remember(result);
+              this.broadcast("chatMessage", result);
+            }
+          });
+        } catch (err) {
+          logger.error({ err, roomId: this.roomId }, "stream chat write failed");
+          for (const { client } of batch) sendError(client, "INTERNAL", "Your message was not sent; try again");
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /** The history a joiner gets, kept here so a join costs no query: this room writes every message. */
+  private remember(message: StreamMessageView) {
+    this.recent.push(message);
+    if (this.recent.length > HISTORY_ON_JOIN) this.recent.shift();
+  }
+
+  /**
+   * Viewers: every connection but the owner's. The state changes at once; the
+   * lobby listing and the count HTTP reads follow at most every 250 ms, so a
+   * crowd arriving costs a few writes, not one per join.
+   */
+  private countViewers() {
+    this.state.viewerCount = this.clients.filter((c) => authOf(c).userId !== this.ownerId).length;
+    this.listingTimer ??= this.clock.setTimeout(() => {
+      this.listingTimer = undefined;
+      const count = this.state.viewerCount;
+      Promise.all([this.publishListing(), this.streams.setViewerCount(this.streamId, count)]).catch((err) =>
+        logger.error({ err, roomId: this.roomId }, "stream listing update failed"),
+      );
+    }, LISTING_INTERVAL_MS);
   }
 
   /** The lobby's listing; `streamId` stays in it, or filterBy matching breaks. */

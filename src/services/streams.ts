@@ -126,15 +126,39 @@ export class StreamService {
 
   // ---- chat: called by the stream room, and the history by HTTP ------------
 
-  async postMessage(streamId: string, author: Actor, text: string): Promise<StreamMessageView> {
-    const muted = await this.mutedUntil(streamId, author.userId);
-    if (muted) throw forbidden(`You are muted in this chat until ${new Date(muted).toISOString()}`, "MUTED");
-    const repo = this.dataSource.getRepository(StreamMessage);
-    const saved = await repo.save(
-      repo.create({ streamId, userId: author.userId, displayName: author.displayName, text }),
+  /**
+   * Stores a batch of chat messages in one INSERT (the room gathers what
+   * arrived while the previous batch was being written: group commit), in
+   * order. Each entry answers the stored message, or the reason it was refused.
+   */
+  async postMessages(
+    streamId: string,
+    batch: Array<{ author: Actor; text: string }>,
+  ): Promise<Array<StreamMessageView | AppError>> {
+    const mutes = await Promise.all(batch.map(({ author }) => this.mutedUntil(streamId, author.userId)));
+    const accepted = batch.filter((_, i) => !mutes[i]);
+    const rows: Array<Record<string, unknown>> = accepted.length
+      ? await this.dataSource.query(
+          `INSERT INTO stream_messages (stream_id, user_id, display_name, text)
+           SELECT $1, * FROM unnest($2::uuid[], $3::varchar[], $4::varchar[])
+           RETURNING id, user_id, display_name, text, created_at`,
+          [
+            streamId,
+            accepted.map((m) => m.author.userId),
+            accepted.map((m) => m.author.displayName),
+            accepted.map((m) => m.text),
+          ],
+        )
+      : [];
+    // RETURNING follows the VALUES order for a single INSERT … SELECT; sorted by id to be sure.
+    rows.sort((a, b) => Number(a.id) - Number(b.id));
+    chatMessages.inc(rows.length);
+    let next = 0;
+    return batch.map((_, i) =>
+      mutes[i]
+        ? forbidden(`You are muted in this chat until ${new Date(mutes[i]!).toISOString()}`, "MUTED")
+        : rowToView(rows[next++]),
     );
-    chatMessages.inc();
-    return toMessageView(saved);
   }
 
   /** Newest first; `before` is the id of the oldest message already seen. Deleted ones stay out. */
@@ -232,6 +256,16 @@ export class StreamService {
   private viewersKey() {
     return `${this.keyPrefix}stream-viewers`;
   }
+}
+
+function rowToView(r: Record<string, unknown>): StreamMessageView {
+  return {
+    id: String(r.id),
+    userId: r.user_id as string,
+    displayName: r.display_name as string,
+    text: r.text as string,
+    createdAt: new Date(r.created_at as string).toISOString(),
+  };
 }
 
 function toMessageView(m: StreamMessage): StreamMessageView {
