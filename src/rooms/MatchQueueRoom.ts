@@ -2,7 +2,7 @@ import { type AuthContext, type Client, ClientState, logger, matchMaker, Room, S
 import { Gauge, Histogram } from "prom-client";
 import { registry } from "../metrics";
 import { VIDEO_CALL_ROOM } from "../services/calls";
-import type { AvoidList, Bucket } from "../services/matchmaking";
+import { type AvoidEntry, type Bucket, FOREVER } from "../services/matchmaking";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { sendError } from "./messages";
 import { MatchQueueState } from "./schema/MatchQueueState";
@@ -11,12 +11,14 @@ import { roomServices } from "./services";
 interface QueueAuth extends RoomAuth {
   /** When the join request arrived (epoch ms): the start of the match latency. */
   arrivedAt: number;
+  /** Whom this user must not meet, loaded with the join checks. */
+  avoid: AvoidEntry[];
 }
 
 interface Waiting {
   client: Client;
   auth: QueueAuth;
-  avoid: AvoidList;
+  avoid: Map<string, number>;
 }
 
 const MARKER_REFRESH_MS = 60_000;
@@ -42,11 +44,11 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
     const arrivedAt = Date.now();
     const auth = await authenticateRoomClient(token);
     const { matchmaking } = roomServices();
-    await joinCheck(async () => {
+    const avoid = await joinCheck(async () => {
       matchmaking.bucket(options);
-      await matchmaking.admit(auth.userId);
+      return matchmaking.admit(auth.userId);
     });
-    return { ...auth, arrivedAt };
+    return { ...auth, arrivedAt, avoid };
   }
 
   onCreate(options: unknown) {
@@ -60,14 +62,8 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
     if (!(await matchmaking.markQueued(auth.userId))) {
       throw new ServerError(409, "ALREADY_QUEUED: you are already waiting in a queue");
     }
-    try {
-      const avoid = await matchmaking.avoidList(auth.userId);
-      if (isGone(client)) return void (await matchmaking.unmarkQueued(auth.userId)); // left while we loaded
-      this.waiting.push({ client, auth, avoid });
-    } catch (err) {
-      await matchmaking.unmarkQueued(auth.userId);
-      throw err;
-    }
+    if (isGone(client)) return void (await matchmaking.unmarkQueued(auth.userId)); // left meanwhile
+    this.waiting.push({ client, auth, avoid: new Map(auth.avoid) });
     this.state.waiting = this.waiting.length;
     this.pairAll();
   }
@@ -90,7 +86,7 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
         const b = this.waiting[j];
         const until = Math.max(a.avoid.get(b.auth.userId) ?? 0, b.avoid.get(a.auth.userId) ?? 0);
         if (until > now) {
-          if (until < this.retryAt) this.scheduleRetry(until);
+          if (until < this.retryAt && until !== FOREVER) this.scheduleRetry(until);
           continue;
         }
         // Out of the list before any await, so no other pairing can take either of them.
@@ -111,7 +107,7 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
         this.retryAt = Infinity;
         this.pairAll();
       },
-      Math.min(at - Date.now() + 5, 2 ** 31 - 1),
+      at - Date.now() + 5,
     );
   }
 

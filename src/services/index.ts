@@ -116,8 +116,6 @@ export function createServices(deps: ServiceDependencies): Services {
     matchmaking: new MatchmakingService({
       dataSource,
       presence,
-      blockedEitherWay: (userId) => blocks.blockedEitherWay(userId),
-      activeBan: (userId) => moderation.activeBan(userId),
       regions: config.MATCH_REGIONS,
       repeatCooldownSec: config.MATCH_REPEAT_COOLDOWN_SEC,
       keyPrefix: config.REDIS_KEY_PREFIX,

@@ -10,14 +10,15 @@ export interface Bucket {
   language: string;
 }
 
-/** Users this one must not be paired with, and until when (epoch ms; Infinity for blocks). */
-export type AvoidList = Map<string, number>;
+/** "Until" of a block: it has no end (Infinity does not survive JSON). */
+export const FOREVER = Number.MAX_SAFE_INTEGER;
+
+/** A user this one must not be paired with, and until when (epoch ms). Plain data: it travels in `client.auth`. */
+export type AvoidEntry = [userId: string, until: number];
 
 export interface MatchmakingDependencies {
   dataSource: DataSource;
   presence: Presence;
-  blockedEitherWay(userId: string): Promise<Set<string>>;
-  activeBan(userId: string): Promise<{ expiresAt: Date; reason: string } | null>;
   regions: string[];
   repeatCooldownSec: number;
   keyPrefix: string;
@@ -50,24 +51,39 @@ export class MatchmakingService {
     return { region, language };
   }
 
-  /** May this user enter a queue now? Throws the reason: banned (403), no tokens (402), in a call (409). */
-  async admit(userId: string): Promise<void> {
-    const ban = await this.deps.activeBan(userId);
-    if (ban) {
-      throw new AppError(403, "BANNED", `Banned from video chat until ${ban.expiresAt.toISOString()}`, {
-        until: ban.expiresAt.toISOString(),
-      });
-    }
-    // One round trip for both checks: this runs on every queue join.
-    const [{ balance, in_call }] = await this.deps.dataSource.query(
-      `SELECT coalesce((SELECT balance FROM wallets WHERE user_id = $1), 0) AS balance,
-              EXISTS (SELECT 1 FROM calls WHERE (user_a = $1 OR user_b = $1) AND phase IN ('connecting', 'live')) AS in_call`,
-      [userId],
+  /**
+   * May this user enter a queue now? Throws the reason: banned (403), no
+   * tokens (402), in a call (409). Answers whom they must not meet: users
+   * blocked either way (forever) and recent partners (until the cooldown
+   * ends). One query for all of it: this runs on every queue join.
+   */
+  async admit(userId: string): Promise<AvoidEntry[]> {
+    const [row] = await this.deps.dataSource.query(
+      `SELECT
+         coalesce((SELECT balance FROM wallets WHERE user_id = $1), 0) AS balance,
+         EXISTS (SELECT 1 FROM calls WHERE (user_a = $1 OR user_b = $1) AND phase IN ('connecting', 'live')) AS in_call,
+         (SELECT json_build_object('until', expires_at, 'reason', reason) FROM bans
+           WHERE user_id = $1 AND expires_at > now() ORDER BY expires_at DESC LIMIT 1) AS ban,
+         (SELECT coalesce(json_agg(json_build_array(partner, until)), '[]') FROM (
+            SELECT CASE WHEN user_a = $1 THEN user_b ELSE user_a END AS partner,
+                   (extract(epoch FROM max(created_at)) * 1000)::bigint + $2::bigint * 1000 AS until
+            FROM calls WHERE (user_a = $1 OR user_b = $1) AND created_at > now() - make_interval(secs => $2)
+            GROUP BY 1
+            UNION ALL
+            SELECT CASE WHEN blocker_id = $1 THEN blocked_id ELSE blocker_id END, NULL
+            FROM blocks WHERE blocker_id = $1 OR blocked_id = $1
+         ) avoid) AS avoid`,
+      [userId, this.deps.repeatCooldownSec],
     );
-    if (Number(balance) < QUEUE_FEE) {
+    if (row.ban) {
+      const until = new Date(row.ban.until).toISOString();
+      throw new AppError(403, "BANNED", `Banned from video chat until ${until}`, { until });
+    }
+    if (Number(row.balance) < QUEUE_FEE) {
       throw new AppError(402, "INSUFFICIENT_FUNDS", `Video chat needs at least ${QUEUE_FEE} token`);
     }
-    if (in_call) throw conflict("IN_CALL", "Finish the current call first");
+    if (row.in_call) throw conflict("IN_CALL", "Finish the current call first");
+    return (row.avoid as Array<[string, number | null]>).map(([id, until]) => [id, until ?? FOREVER]);
   }
 
   /** Marks the user as queued (any bucket, any process); false if they already are. */
@@ -91,23 +107,6 @@ export class MatchmakingService {
 
   async unmarkQueued(userId: string): Promise<void> {
     await this.deps.presence.del(this.queuedKey(userId));
-  }
-
-  /** Blocked users (either direction, forever) and recent partners (until the cooldown ends). */
-  async avoidList(userId: string): Promise<AvoidList> {
-    const avoid: AvoidList = new Map();
-    const blocked = this.deps.blockedEitherWay(userId);
-    const recent: Array<{ partner: string; until: string | Date }> = await this.deps.dataSource.query(
-      `SELECT CASE WHEN user_a = $1 THEN user_b ELSE user_a END AS partner,
-              max(created_at) + make_interval(secs => $2) AS until
-       FROM calls
-       WHERE (user_a = $1 OR user_b = $1) AND created_at > now() - make_interval(secs => $2)
-       GROUP BY 1`,
-      [userId, this.deps.repeatCooldownSec],
-    );
-    for (const row of recent) avoid.set(row.partner, new Date(row.until).getTime());
-    for (const id of await blocked) avoid.set(id, Infinity);
-    return avoid;
   }
 
   private queuedKey(userId: string) {
