@@ -1,10 +1,10 @@
 import { defineRoom, defineServer, LobbyRoom, type Presence, type Server } from "@colyseus/core";
-import { RedisDriver } from "@colyseus/redis-driver";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import type { Api } from "./src/http/api";
 import { configureHttp, type HttpDependencies } from "./src/http/app";
 import { MatchChatRoom } from "./src/rooms/MatchChatRoom";
 import { MatchQueueRoom } from "./src/rooms/MatchQueueRoom";
+import { RoomNamePartitionedRedisDriver } from "./src/redis-room-driver";
 import { PlaySessionRoom } from "./src/rooms/PlaySessionRoom";
 import { StreamRoom } from "./src/rooms/StreamRoom";
 import { VideoCallRoom } from "./src/rooms/VideoCallRoom";
@@ -43,7 +43,7 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
     // SDP offers exceed the 4 KB default; handlers enforce the real per-type limits.
     transport: new WebSocketTransport({ maxPayload: 64 * 1024 }),
     presence: options.presence,
-    driver: redisUrl ? new RedisDriver(redisUrl) : undefined,
+    driver: redisUrl ? new RoomNamePartitionedRedisDriver(redisUrl) : undefined,
     publicAddress: config.PUBLIC_ADDRESS,
     logger: logger.child({ module: "colyseus" }),
     greet: false,
