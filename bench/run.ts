@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchAssets } from "./assets";
+import { benchFanout } from "./fanout";
 import { benchStartup } from "./startup";
 import { benchVideoChat } from "./videochat";
 import { benchWallet } from "./wallet";
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   wallet: benchWallet,
   assets: benchAssets,
   videochat: benchVideoChat,
+  fanout: benchFanout,
 };
 
 async function main() {

@@ -6,10 +6,12 @@ import os from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Client, type Room } from "@colyseus/sdk";
+import { Redis } from "ioredis";
+import pg from "pg";
 import { openDatabase } from "../src/db/data-source";
 import { WalletService } from "../src/services/wallet";
 import { createScratchDatabase } from "../test/helpers/database";
-import { freePort, type ServerProcess, startServerProcess } from "../test/helpers/process";
+import { freePort } from "../test/helpers/process";
 
 /**
  * Video chat under load, against one server process on PostgreSQL + Redis.
@@ -41,7 +43,17 @@ const ROOT = path.resolve(__dirname, "..");
 /** tsx's CLI run by this very Node (22): the `.bin/tsx` shim would take whichever `node` PATH finds first. */
 const TSX_CLI = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
 const BASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+/**
+ * Colyseus's own Redis keys (the process list createRoom picks from, the room
+ * caches) ignore REDIS_KEY_PREFIX: every server on one Redis database is one
+ * cluster, and a room may be created on any of them (a test run's server, an
+ * orphan). So the bench takes a database of its own unless REDIS_URL names one.
+ */
+const REDIS_URL = (() => {
+  const url = new URL(process.env.REDIS_URL || "redis://127.0.0.1:6379");
+  if (url.pathname.length <= 1) url.pathname = `/${process.env.BENCH_REDIS_DB ?? 15}`;
+  return url.toString();
+})();
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
 const MATCH_RATE = Number(process.env.BENCH_MATCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -67,13 +79,16 @@ interface User {
 }
 
 interface Target {
-  name: string;
   endpoint: string;
   queueRoom: string;
   tokens?: string[];
-  /** Server process ids whose CPU time is measured during the relay. */
+  /** The server's process id, for its CPU time. */
   pid?: number;
   metricsUrl?: string;
+  /** Counters read before and after matchmaking; reported per join. */
+  counters?: () => Promise<Record<string, number>>;
+  /** Looked at once all calls are live (what the server holds then). */
+  whileLive?: () => Promise<Record<string, unknown>>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -125,6 +140,14 @@ function nextMessage<T = any>(room: Room, type: string, timeoutMs: number): Prom
   });
 }
 
+/** An SDK failure as one short line: ServerError code, message, and the network cause behind "fetch failed". */
+function describe(err: any): string {
+  const cause = err?.cause?.code ?? err?.cause?.message;
+  return [err?.code, err?.message || err?.name, cause && `(${cause})`]
+    .filter((x) => x !== undefined && x !== "")
+    .join(" ");
+}
+
 /** What the clients saw go wrong: `error` replies by code, unexpected message types, failures by message. */
 class Problems {
   readonly counts: Record<string, number> = {};
@@ -140,33 +163,107 @@ class Problems {
 
 /** CPU time (clock ticks, 100 Hz) of a process and its descendants (tsx runs the server in a child). */
 function cpuTicks(pid: number): number {
-  let total = 0;
-  const visit = (p: number) => {
-    const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    total += Number(fields[11]) + Number(fields[12]); // utime, stime
-    for (const task of fs.readdirSync(`/proc/${p}/task`)) {
-      const children = fs.readFileSync(`/proc/${p}/task/${task}/children`, "utf8").trim();
-      for (const child of children.split(/\s+/).filter(Boolean)) visit(Number(child));
-    }
-  };
   try {
-    visit(pid);
-    return total;
+    return processTree(pid).reduce((sum, p) => {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return sum + Number(fields[11]) + Number(fields[12]); // utime, stime
+    }, 0);
   } catch {
     return NaN; // not Linux, or the process is gone
   }
 }
 
-async function scrapeMetrics(url: string | undefined, names: string[]): Promise<Record<string, number>> {
+/** Machine-wide busy and total jiffies from /proc/stat (all cores). */
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const cpu = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].split(/\s+/).slice(1).map(Number);
+    const total = cpu.reduce((a, b) => a + b, 0);
+    return { busy: total - cpu[3] - cpu[4], total }; // minus idle and iowait
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
+}
+
+/** CPU ticks of every PostgreSQL and Redis process on the machine, by pid (shared with whoever else uses them). */
+function serviceTicks(): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        if (!comm.startsWith("postgres") && !comm.startsWith("redis-server")) continue;
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        out.set(Number(entry), Number(fields[11]) + Number(fields[12]));
+      } catch {
+        // exited meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/**
+ * CPU use over a window, in % of one core: the server (with its tsx parent),
+ * this client process, PostgreSQL + Redis (approximate: backends that exit in
+ * the window are missed; other users of them count), and the whole machine
+ * (of 100 × cores). What the machine used beyond these is someone else's load.
+ */
+function cpuWindow(serverPid: number | undefined) {
+  const start = {
+    at: performance.now(),
+    server: serverPid ? cpuTicks(serverPid) : NaN,
+    client: process.cpuUsage(),
+    services: serviceTicks(),
+    machine: machineTicks(),
+  };
+  return () => {
+    const ms = performance.now() - start.at;
+    const client = process.cpuUsage(start.client);
+    const server = serverPid ? cpuTicks(serverPid) - start.server : NaN;
+    let services = 0;
+    for (const [pid, ticks] of serviceTicks()) services += ticks - (start.services.get(pid) ?? 0);
+    const m = machineTicks();
+    const pct = (x: number) => (Number.isNaN(x) ? null : Math.round(x));
+    return {
+      serverCpuPct: pct((server * 1000) / ms),
+      clientCpuPct: pct((client.user + client.system) / 10 / ms),
+      postgresRedisCpuPct: pct((services * 1000) / ms),
+      machineCpuPct: pct(((m.busy - start.machine.busy) / (m.total - start.machine.total)) * 100 * os.cpus().length),
+    };
+  };
+}
+
+async function scrapeMetrics(url: string | undefined, prefix: string): Promise<Record<string, number>> {
   if (!url) return {};
   const text = await (await fetch(url)).text();
   const out: Record<string, number> = {};
   for (const line of text.split("\n")) {
-    const name = names.find((n) => line.startsWith(n + " ") || line.startsWith(n + "{"));
-    if (name) out[line.slice(0, line.lastIndexOf(" "))] = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (line.startsWith(prefix))
+      out[line.slice(0, line.lastIndexOf(" "))] = Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return out;
+}
+
+/** The server's own match_latency_seconds (join request → `matched` sent): count, mean, share ≤ 100 ms, p95 bucket. */
+function serverMatchHistogram(m: Record<string, number>) {
+  const count = m["match_latency_seconds_count"];
+  if (!count) return null;
+  const buckets = Object.entries(m)
+    .filter(([k]) => k.startsWith("match_latency_seconds_bucket"))
+    .map(([k, v]) => ({ le: Number(/le="([^"]+)"/.exec(k)?.[1]), cumulative: v }))
+    .sort((a, b) => a.le - b.le);
+  const p95 = buckets.find((b) => b.cumulative >= 0.95 * count)?.le;
+  return {
+    count,
+    meanMs: +((m["match_latency_seconds_sum"] / count) * 1000).toFixed(1),
+    shareWithin100ms: +((buckets.find((b) => b.le === 0.1)?.cumulative ?? 0) / count).toFixed(3),
+    p95AtMostMs: p95 === undefined ? null : p95 * 1000,
+  };
 }
 
 /** Matchmaking, then calls, then relay, against one server; leaves every room at the end. */
@@ -196,10 +293,12 @@ async function scenario(target: Target) {
         settle();
       });
     } catch (err) {
-      problems.add(`queue join failed: ${(err as Error).message}`);
+      problems.add(`queue join failed: ${describe(err)}`);
       settle();
     }
   };
+  const countersBefore = (await target.counters?.()) ?? {};
+  const matchCpu = cpuWindow(target.pid);
   const matchStart = performance.now();
   for (let i = 0; i < users.length; i++) {
     const wait = matchStart + (i * 1000) / MATCH_RATE - performance.now();
@@ -209,6 +308,15 @@ async function scenario(target: Target) {
   const arrivalsMs = performance.now() - matchStart;
   await Promise.race([settled, sleep(30_000)]);
   const matchMs = performance.now() - matchStart;
+  const matchCpuUse = matchCpu();
+  // An idle PostgreSQL backend publishes its statistics up to 10 s late (PGSTAT_IDLE_INTERVAL).
+  const countersAfter = target.counters ? await sleep(11_000).then(target.counters) : {};
+  const perJoin = Object.fromEntries(
+    Object.entries(countersAfter).map(([k, v]) => [
+      `${k}PerJoin`,
+      +((v - countersBefore[k]) / users.length).toFixed(1),
+    ]),
+  );
 
   const byCall = new Map<string, User[]>();
   for (const u of users) if (u.matched) byCall.set(u.matched.callId, [...(byCall.get(u.matched.callId) ?? []), u]);
@@ -218,7 +326,7 @@ async function scenario(target: Target) {
   const matched = users.filter((u) => u.matched);
   const joinToMatched = matched.map((u) => u.t1! - u.t0!);
   const pairLatency = pairs.flatMap(([a, b]) => [a.t1! - b.t0!, b.t1! - b.t0!]);
-  const serverMatch = await scrapeMetrics(target.metricsUrl, ["match_latency_seconds"]);
+  const serverMatch = await scrapeMetrics(target.metricsUrl, "match_latency_seconds");
   // Stragglers (a queue room still open after `matched`) would be closed by the server after 2 s anyway.
   for (const u of users) if (u.queue && !u.matched) await u.queue.leave().catch(() => {});
 
@@ -238,10 +346,15 @@ async function scenario(target: Target) {
       );
       live.push(pair);
     } catch (err) {
-      problems.add(`call join failed: ${(err as Error).message}`);
+      problems.add(`call join failed: ${describe(err)}`);
     }
   });
   const callsMs = performance.now() - callStart;
+  const heldWhileLive = (await target.whileLive?.()) ?? {};
+  // What live calls cost the server while nobody speaks (room clocks, patches, timers).
+  const idleCpu = cpuWindow(target.pid);
+  await sleep(2000);
+  const idleServerCpuPct = idleCpu().serverCpuPct;
 
   // ---- relay: seat 0 → seat 1, RELAY_RATE msgs/s per call, for SECONDS ----
   const latencies: number[] = [];
@@ -253,7 +366,7 @@ async function scenario(target: Target) {
   }
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const period = 1000 / RELAY_RATE;
-  const cpuBefore = target.pid ? cpuTicks(target.pid) : NaN;
+  const relayCpu = cpuWindow(target.pid);
   const relayStart = performance.now();
   const end = relayStart + SECONDS * 1000;
   loop.enable();
@@ -277,11 +390,11 @@ async function scenario(target: Target) {
     ),
   );
   const relayMs = performance.now() - relayStart;
-  const cpuAfter = target.pid ? cpuTicks(target.pid) : NaN;
+  const relayCpuUse = relayCpu();
   loop.disable();
   await sleep(1000); // the last messages in flight
   const received = latencies.length;
-  const serverRelay = await scrapeMetrics(target.metricsUrl, ["call_signals_relayed_total"]);
+  const serverRelay = await scrapeMetrics(target.metricsUrl, "call_signals_relayed_total");
 
   // ---- leave everything ----
   await pool(users, 64, async (u) => {
@@ -295,11 +408,23 @@ async function scenario(target: Target) {
       unmatched: users.length - matched.length,
       pairs: pairs.length,
       secondsToMatchAll: +(matchMs / 1000).toFixed(2),
+      ...matchCpuUse,
+      // Server CPU time per join, pairing included: less sensitive to other load on the machine than latency.
+      serverCpuMsPerJoin:
+        matchCpuUse.serverCpuPct === null
+          ? null
+          : +((matchCpuUse.serverCpuPct * matchMs) / 100 / users.length).toFixed(2),
       joinToMatchedMs: summary(joinToMatched),
       pairCompleteToMatchedMs: summary(pairLatency),
-      ...(target.metricsUrl ? { serverHistogram: serverMatch } : {}),
+      ...perJoin,
+      ...(target.metricsUrl ? { serverHistogram: serverMatchHistogram(serverMatch) } : {}),
     },
-    calls: { live: live.length, secondsToJoinAll: +(callsMs / 1000).toFixed(2) },
+    calls: {
+      live: live.length,
+      secondsToJoinAll: +(callsMs / 1000).toFixed(2),
+      idleServerCpuPct,
+      ...heldWhileLive,
+    },
     relay: {
       sent,
       received,
@@ -307,7 +432,7 @@ async function scenario(target: Target) {
       msgsPerSec: Math.round((received * 1000) / relayMs),
       latencyMs: summary(latencies),
       clientLoopDelayP99Ms: +(loop.percentile(99) / 1e6).toFixed(2),
-      serverCpuPct: Number.isNaN(cpuAfter - cpuBefore) ? null : Math.round(((cpuAfter - cpuBefore) * 1000) / relayMs),
+      ...relayCpuUse,
       ...(target.metricsUrl ? { serverRelayed: serverRelay } : {}),
     },
     clientProblems: problems.counts,
@@ -338,32 +463,115 @@ function serverLogProblems(output: string) {
   return { errors, warnings, samples: [...samples] };
 }
 
-/** The bare baseline server, run like startServerProcess runs ours. */
-async function startBareServer(): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [TSX_CLI, "bench/baseline/bare-relay.ts"], {
+interface Spawned {
+  child: ChildProcess;
+  baseUrl: string;
+  output: () => string;
+}
+
+/**
+ * `entry` under tsx with this Node, ready once `readyPath` answers 200. Not
+ * test/helpers/process.ts's startServerProcess: that waits for the "server
+ * ready" log line, which LOG_LEVEL=warn (wanted here: no per-request logging
+ * under load) never prints.
+ */
+async function spawnServer(entry: string, env: Record<string, string>, readyPath: string): Promise<Spawned> {
+  const port = Number(env.PORT ?? (await freePort()));
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server, written when it exits (tsx passes the flags to node).
+  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [TSX_CLI, ...prof, entry], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('"msg":"server ready"')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`bare-relay did not start:\n${output}`);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop(child);
+      throw new Error(`${entry} did not start:\n${output}`);
+    }
+    try {
+      if ((await fetch(baseUrl + readyPath)).status === 200) return { child, baseUrl, output: () => output };
+    } catch {
+      // not listening yet
+    }
     await sleep(50);
   }
-  return { child, port, output: () => output };
 }
 
+/** The process and everything under it (tsx runs the script in a child), deepest first. */
+function processTree(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+      for (const child of children.split(/\s+/).filter(Boolean)) out.push(...processTree(Number(child)));
+    }
+  } catch {
+    // gone, or not Linux
+  }
+  return [...out, pid];
+}
+
+/** SIGTERM (tsx passes it on; the server drains), then SIGKILL for the whole tree so no server outlives the bench. */
 async function stop(child: ChildProcess) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
+  const tree = processTree(child.pid!);
   child.kill("SIGTERM");
   if (!(await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]))) {
-    child.kill("SIGKILL");
+    for (const pid of tree) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
     await exited;
+  }
+}
+
+/**
+ * The RedisDriver's room list: one hash that every matchmaking lookup
+ * (each queue join) reads whole with HGETALL, so its size per join grows
+ * with the number of live calls.
+ */
+async function redisRoomCaches() {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const entries = await redis.hlen("roomcaches");
+    const bytes = Number(await redis.call("MEMORY", "USAGE", "roomcaches"));
+    return { redisRoomCaches: { entries, kB: Math.round(bytes / 1024) } };
+  } finally {
+    await redis.quit();
+  }
+}
+
+/**
+ * Round trips behind a join: PostgreSQL transactions on the scratch database
+ * (each autocommitted statement is one; only our server uses it), and Redis
+ * commands (server-wide: anyone else using this Redis counts too).
+ */
+async function dbAndRedisCounters(url: string) {
+  const db = new pg.Client({ connectionString: url });
+  const redis = new Redis(REDIS_URL);
+  try {
+    await db.connect();
+    const { rows } = await db.query(
+      `SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()`,
+    );
+    const info = await redis.info("stats");
+    return {
+      postgresTransactions: Number(rows[0].n),
+      redisCommandsApprox: Number(/total_commands_processed:(\d+)/.exec(info)?.[1]),
+    };
+  } finally {
+    await db.end();
+    await redis.quit();
   }
 }
 
@@ -384,26 +592,35 @@ async function createUsers(baseUrl: string, runId: string) {
 
 export async function benchVideoChat() {
   const runId = randomBytes(4).toString("hex");
+  // The machine is shared: a high 1-minute load average says the figures are noisy.
+  const loadBefore = +os.loadavg()[0].toFixed(2);
   const scratch = await createScratchDatabase(BASE_URL);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-bench-video-"));
-  let server: ServerProcess | undefined;
+  let server: Spawned | undefined;
   try {
+    // Colyseus processes already registered on this Redis database would share our rooms (see REDIS_URL).
+    const redis = new Redis(REDIS_URL);
+    const otherProcesses = await redis.hlen("roomcount").finally(() => redis.quit());
     const port = await freePort();
-    server = await startServerProcess({
-      DATABASE_URL: scratch.url,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: `bench-video-${runId}:`,
-      PORT: String(port),
-      PUBLIC_ADDRESS: `127.0.0.1:${port}`,
-      RATE_LIMIT_MAX: "1000000",
-      AUTH_RATE_LIMIT_MAX: "1000000",
-      LOG_LEVEL: "warn",
-      CALL_DURATION_SEC: "600",
-      // Seats are taken only once everyone is matched (~5 s later); the 15 s default is too close.
-      CALL_JOIN_TIMEOUT_SEC: "120",
-      MATCH_REPEAT_COOLDOWN_SEC: "1",
-      DATA_DIR: dataDir,
-    });
+    server = await spawnServer(
+      "src/main.ts",
+      {
+        DATABASE_URL: scratch.url,
+        REDIS_URL,
+        REDIS_KEY_PREFIX: `bench-video-${runId}:`,
+        PORT: String(port),
+        PUBLIC_ADDRESS: `127.0.0.1:${port}`,
+        RATE_LIMIT_MAX: "1000000",
+        AUTH_RATE_LIMIT_MAX: "1000000",
+        LOG_LEVEL: "warn",
+        CALL_DURATION_SEC: "600",
+        // Seats are taken only once everyone is matched (~5 s later); the 15 s default is too close.
+        CALL_JOIN_TIMEOUT_SEC: "120",
+        MATCH_REPEAT_COOLDOWN_SEC: "1",
+        DATA_DIR: dataDir,
+      },
+      "/health/ready",
+    );
 
     const setupStart = performance.now();
     const accounts = await createUsers(server.baseUrl, runId);
@@ -426,23 +643,23 @@ export async function benchVideoChat() {
     const setupSec = +((performance.now() - setupStart) / 1000).toFixed(2);
 
     const ours = await scenario({
-      name: "ours",
       endpoint: server.baseUrl,
       queueRoom: "match_queue",
       tokens: accounts.map((a) => a.accessToken),
       pid: server.child.pid,
       metricsUrl: `${server.baseUrl}/metrics`,
+      whileLive: () => redisRoomCaches(),
+      counters: () => dbAndRedisCounters(scratch.url),
     });
     const serverLog = serverLogProblems(server.output());
     await stop(server.child);
     const exitCode = server.child.exitCode ?? server.child.signalCode;
 
-    const bareServer = await startBareServer();
+    const bareServer = await spawnServer("bench/baseline/bare-relay.ts", {}, "/__healthcheck");
     let bare: Awaited<ReturnType<typeof scenario>>;
     try {
       bare = await scenario({
-        name: "bare",
-        endpoint: `http://127.0.0.1:${bareServer.port}`,
+        endpoint: bareServer.baseUrl,
         queueRoom: "bare_queue",
         pid: bareServer.child.pid,
       });
@@ -458,12 +675,15 @@ export async function benchVideoChat() {
       name: "videochat",
       database: "postgresql",
       presence: "redis",
+      redisUrl: REDIS_URL,
+      otherColyseusProcessesOnRedisDb: otherProcesses,
       users: USERS,
       buckets: BUCKETS.length,
       matchRatePerSec: MATCH_RATE,
       relayMsgsPerSecPerCall: RELAY_RATE,
       seconds: SECONDS,
       setupSec,
+      loadAverage1m: { before: loadBefore, after: +os.loadavg()[0].toFixed(2) },
       ours,
       bare,
       vsBare: {
@@ -474,7 +694,11 @@ export async function benchVideoChat() {
         ),
         relayP99: ratio(relayP99, bareRelayP99),
         relayThroughput: ratio(ours.relay.msgsPerSec, bare.relay.msgsPerSec),
-        serverCpu: ratio(ours.relay.serverCpuPct ?? undefined, bare.relay.serverCpuPct ?? undefined),
+        matchServerCpuPerJoin: ratio(
+          ours.matchmaking.serverCpuMsPerJoin ?? undefined,
+          bare.matchmaking.serverCpuMsPerJoin ?? undefined,
+        ),
+        relayServerCpu: ratio(ours.relay.serverCpuPct ?? undefined, bare.relay.serverCpuPct ?? undefined),
       },
       targets: {
         matchPairCompleteP95Ms: {

@@ -30,6 +30,8 @@ class BareQueueRoom extends Room {
 
 class BareCallRoom extends Room {
   maxClients = 2;
+  // The bench takes the seats once everyone is matched; ours gets the same 120 s (CALL_JOIN_TIMEOUT_SEC).
+  seatReservationTimeout = 120;
 
   messages = {
     "*": (client: Client, type: string | number, payload: unknown) => {
