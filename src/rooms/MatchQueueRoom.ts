@@ -23,6 +23,7 @@ interface Waiting {
 
 const MARKER_REFRESH_MS = 60_000;
 const MATCHED_GRACE_MS = 2_000;
+const CLOCK_MARGIN_MS = 5_000;
 
 /**
  * One matchmaking bucket (region × language), one actor. A join is checked
@@ -158,6 +159,10 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
   /** Turns away whichever of the pair is banned now; the other goes back to the front. True if any was. */
   private async dropBanned(a: Waiting, b: Waiting): Promise<boolean> {
     const { moderation } = roomServices();
+    // The join checked bans in the database; only a ban announced since then needs a look
+    // (with a margin: the join may have been checked on another process, with its own clock).
+    const since = (w: Waiting) => w.auth.arrivedAt - CLOCK_MARGIN_MS;
+    if (![a, b].some((w) => moderation.bannedSince(w.auth.userId, since(w)))) return false;
     const bans = await Promise.all([a, b].map((w) => moderation.activeBan(w.auth.userId)));
     if (!bans[0] && !bans[1]) return false;
     for (const [i, w] of [a, b].entries()) {

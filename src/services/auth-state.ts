@@ -1,6 +1,6 @@
 import type { Presence } from "@colyseus/core";
 import type { DataSource } from "typeorm";
-import { type Role, User } from "../entities";
+import type { Role } from "../entities";
 import { SharedCache } from "./shared-cache";
 
 /** What every authenticated request needs to know about its user. */
@@ -19,17 +19,13 @@ export interface AuthState {
 export class AuthStateCache extends SharedCache<AuthState | null> {
   constructor(dataSource: DataSource, presence: Presence) {
     super(presence, "arcadia:auth-state", async (userId) => {
-      const user = await dataSource.getRepository(User).findOne({
-        where: { id: userId },
-        select: { id: true, tokenVersion: true, role: true, displayName: true, deletedAt: true },
-      });
-      if (!user) return null;
-      return {
-        tokenVersion: user.tokenVersion,
-        role: user.role,
-        displayName: user.displayName,
-        deleted: !!user.deletedAt,
-      };
+      // Raw SQL: this is the cold path of every token check (each room join of a new user).
+      const [row] = await dataSource.query(
+        `SELECT token_version, role, display_name, deleted_at IS NOT NULL AS deleted FROM users WHERE id = $1`,
+        [userId],
+      );
+      if (!row) return null;
+      return { tokenVersion: row.token_version, role: row.role, displayName: row.display_name, deleted: row.deleted };
     });
   }
 }

@@ -97,15 +97,13 @@ export class CallService {
   }
 
   async attachRoom(callId: string, roomId: string): Promise<Call> {
-    const result = await this.dataSource
-      .createQueryBuilder()
-      .update(Call)
-      .set({ roomId })
-      // Once: a second room for the same call (a client calling create("video_call")) is refused.
-      .where("id = :callId AND room_id IS NULL", { callId })
-      .returning("*")
-      .execute();
-    const [row] = result.raw as Record<string, unknown>[];
+    // Once: a second room for the same call (a client calling create("video_call")) is refused.
+    // (TypeORM answers an UPDATE as [rows, affected].)
+    const [rows] = await this.dataSource.query(
+      `UPDATE calls SET room_id = $2 WHERE id = $1 AND room_id IS NULL RETURNING *`,
+      [callId, roomId],
+    );
+    const row = rows[0];
     if (!row) throw notFound("No such call, or it has its room already", "CALL_NOT_FOUND");
     return this.dataSource.getRepository(Call).create(fromColumns(row));
   }

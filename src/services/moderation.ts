@@ -92,6 +92,11 @@ export interface ActiveBan {
   reason: string;
 }
 
+/** The active-ban cache's invalidation channel: every process hears every ban on it. */
+const BAN_CHANNEL = "arcadia:active-ban";
+/** Longer than anyone waits in a queue. */
+const RECENT_BAN_MS = 15 * 60_000;
+
 const STATUS_BY_ACTION: Record<ReportAction, ReportStatus> = {
   dismiss: "dismissed",
   warn: "warned",
@@ -101,17 +106,35 @@ const STATUS_BY_ACTION: Record<ReportAction, ReportStatus> = {
 /** Reports, moderator actions, bans and the AI moderation provider's verdicts. */
 export class ModerationService {
   private readonly activeBans: SharedCache<{ expiresAtMs: number; reason: string } | null>;
+  /** userId → when a ban of theirs was announced; bans are rare, entries fade after RECENT_BAN_MS. */
+  private readonly recentBans = new Map<string, number>();
+  private readonly noteBan = (userId: string) => {
+    const now = Date.now();
+    for (const [id, at] of this.recentBans) if (at < now - RECENT_BAN_MS) this.recentBans.delete(id);
+    this.recentBans.set(userId, now);
+  };
 
   constructor(private readonly deps: ModerationDependencies) {
-    this.activeBans = new SharedCache(deps.presence, "arcadia:active-ban", (userId) => this.loadActiveBan(userId));
+    this.activeBans = new SharedCache(deps.presence, BAN_CHANNEL, (userId) => this.loadActiveBan(userId));
   }
 
   async start(): Promise<void> {
     await this.activeBans.start();
+    await this.deps.presence.subscribe(BAN_CHANNEL, this.noteBan);
   }
 
   stop(): void {
     this.activeBans.stop();
+    this.deps.presence.unsubscribe(BAN_CHANNEL, this.noteBan);
+  }
+
+  /**
+   * True if a ban of this user was announced (on any process) since `since`
+   * (epoch ms): the match queue asks this at pairing, for free, instead of
+   * reading the ban of every waiting user again.
+   */
+  bannedSince(userId: string, since: number): boolean {
+    return (this.recentBans.get(userId) ?? 0) >= since;
   }
 
   /** The ban that keeps the user out longest, or null. Cached; an expired ban lifts without an invalidation. */
