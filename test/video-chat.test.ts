@@ -211,8 +211,15 @@ describe("video chat: queue, calls, double opt-in", () => {
   it("validates every call message: bad payloads get an error, the client stays connected", async () => {
     const a = await chatter(t, "Val");
     const b = await chatter(t, "Ida");
-    const { ra, rb } = await liveCall(t, a, b);
+    const { ra, rb, callId } = await liveCall(t, a, b);
     try {
+      // Call rooms are entered only with the queue's seats: not created, not joined by id.
+      const outsider = await chatter(t, "Eve");
+      await assert.rejects(sdkFor(t, outsider).joinById(ra.roomId), /NOT_PARTICIPANT|is locked/);
+      await assert.rejects(
+        sdkFor(t, outsider).create("video_call", { callId, userA: outsider.user.id, userB: a.user.id }),
+        /NOT_PARTICIPANT/,
+      );
       const errors = collect<{ code: string }>(ra, "error");
       ra.send("offer", { sdp: 42 });
       ra.send("offer", { sdp: "x".repeat(40 * 1024) });

@@ -1,11 +1,13 @@
 import { type AuthContext, type Client, ClientState, logger, matchMaker, Room, ServerError } from "@colyseus/core";
 import { Gauge, Histogram } from "prom-client";
 import { registry } from "../metrics";
+import { randomUUID } from "node:crypto";
 import { VIDEO_CALL_ROOM } from "../services/calls";
 import { type AvoidEntry, type Bucket, FOREVER } from "../services/matchmaking";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { sendError } from "./messages";
 import { MatchQueueState } from "./schema/MatchQueueState";
+import type { CallOptions } from "./VideoCallRoom";
 import { roomServices } from "./services";
 
 interface QueueAuth extends RoomAuth {
@@ -114,17 +116,21 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
 
   /** Records the call, creates its room, and hands each user a seat in it. */
   private async match(a: Waiting, b: Waiting) {
-    const { calls } = roomServices();
     try {
       // A ban issued while they waited (the ban cache is cleared on every process when it is issued).
       if (await this.dropBanned(a, b)) return;
-      const call = await calls.open(a.auth.userId, b.auth.userId, this.bucket);
-      const room = await matchMaker.createRoom(VIDEO_CALL_ROOM, { callId: call.id });
+      const call: CallOptions = {
+        callId: randomUUID(),
+        userA: a.auth.userId,
+        userB: b.auth.userId,
+        bucket: this.bucket,
+      };
+      const room = await matchMaker.createRoom(VIDEO_CALL_ROOM, call);
       const seats = await Promise.all([a, b].map((w) => matchMaker.reserveSeatFor(room, {}, w.auth)));
       const sentAt = Date.now();
       for (const [i, w] of [a, b].entries()) {
         const peer = i === 0 ? b : a;
-        w.client.send("matched", { callId: call.id, seat: seats[i], peer: { displayName: peer.auth.displayName } });
+        w.client.send("matched", { callId: call.callId, seat: seats[i], peer: { displayName: peer.auth.displayName } });
         matchLatency.observe((sentAt - w.auth.arrivedAt) / 1000);
         this.release(w);
       }

@@ -4,10 +4,11 @@ import { z } from "zod";
 import type { Call, CallChoice, CallEndReason } from "../entities";
 import { registry } from "../metrics";
 import type { CallService, ChoiceOutcome } from "../services/calls";
+import type { Bucket } from "../services/matchmaking";
 import type { ModerationAction } from "../services/events";
 import type { RoomAnswer } from "../services/play-sessions";
 import { CleanText } from "../services/text";
-import { authenticateRoomClient, type RoomAuth } from "./auth";
+import type { RoomAuth } from "./auth";
 import { sendError, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { VideoCallState } from "./schema/VideoCallState";
@@ -49,6 +50,14 @@ const signals = new Counter({
 
 type Delayed = ReturnType<Room["clock"]["setTimeout"]>;
 
+/** What the match queue creates a call room with (only the server can: see onAuth). */
+export interface CallOptions {
+  callId: string;
+  userA: string;
+  userB: string;
+  bucket: Bucket;
+}
+
 /**
  * One 1:1 call, created by the queue for two users: `connecting` until both
  * are in (or the join timeout cancels it), `live` for CALL_DURATION_SEC while
@@ -57,7 +66,14 @@ type Delayed = ReturnType<Room["clock"]["setTimeout"]>;
  * serial queue: messages, timers, remote calls and moderation events.
  */
 export class VideoCallRoom extends Room<{ state: VideoCallState }> {
-  static onAuth = authenticateRoomClient;
+  /**
+   * Nobody joins through matchmaking: each user takes the seat the queue
+   * reserved for them (its auth comes with the seat), so a client can neither
+   * create a call room nor walk into one.
+   */
+  static onAuth(): never {
+    throw new ServerError(403, "NOT_PARTICIPANT: calls are joined with the seat sent in `matched`");
+  }
   maxClients = 2;
   state = new VideoCallState();
 
@@ -92,10 +108,9 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     "*": (client: Client, type: string | number) => sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${type}`),
   };
 
-  async onCreate(options: { callId?: string }) {
+  async onCreate(options: CallOptions) {
     this.calls = roomServices().calls;
-    if (typeof options.callId !== "string") throw new Error("video_call is created by the match queue");
-    this.call = await this.calls.attachRoom(options.callId, this.roomId);
+    this.call = await this.calls.open({ ...options, roomId: this.roomId });
     // Lives until the choice closes, even while nobody is connected (HTTP choices).
     this.autoDispose = false;
     this.seatReservationTimeout = this.calls.timings.joinTimeoutSec;

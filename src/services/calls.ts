@@ -62,18 +62,6 @@ export class CallService {
     readonly timings: CallTimings,
   ) {}
 
-  // ---- queue side ------------------------------------------------------
-
-  /** Records a new call between two paired users (seat 0 = `userA`, who waited longer). */
-  async open(userA: string, userB: string, bucket: Bucket): Promise<{ id: string }> {
-    // A plain INSERT: save() would wrap it in a transaction, three round trips per pairing.
-    const [row] = await this.dataSource.query(
-      `INSERT INTO calls (user_a, user_b, region, language) VALUES ($1, $2, $3, $4) RETURNING id`,
-      [userA, userB, bucket.region, bucket.language],
-    );
-    return { id: row.id };
-  }
-
   // ---- HTTP door -------------------------------------------------------
 
   /** POST /api/sessions/:callId/choice: the same room method as the `choice` message. */
@@ -96,15 +84,16 @@ export class CallService {
     return this.dataSource.getRepository(Call).findOne({ where: { id: callId } });
   }
 
-  async attachRoom(callId: string, roomId: string): Promise<Call> {
-    // Once: a second room for the same call (a client calling create("video_call")) is refused.
-    // (TypeORM answers an UPDATE as [rows, affected].)
-    const [rows] = await this.dataSource.query(
-      `UPDATE calls SET room_id = $2 WHERE id = $1 AND room_id IS NULL RETURNING *`,
-      [callId, roomId],
+  /**
+   * Records a new call between two paired users (seat 0 = `userA`, who waited
+   * longer), hosted by `roomId`: one INSERT, made by the call's room as it is created.
+   */
+  async open(input: { callId: string; userA: string; userB: string; bucket: Bucket; roomId: string }): Promise<Call> {
+    const { callId, userA, userB, bucket, roomId } = input;
+    const [row] = await this.dataSource.query(
+      `INSERT INTO calls (id, user_a, user_b, region, language, room_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+      [callId, userA, userB, bucket.region, bucket.language, roomId],
     );
-    const row = rows[0];
-    if (!row) throw notFound("No such call, or it has its room already", "CALL_NOT_FOUND");
     return this.dataSource.getRepository(Call).create(fromColumns(row));
   }
 
