@@ -34,3 +34,19 @@ export { CleanText };
 
 /** 2–32 visible characters. */
 export const DisplayName = CleanText(2, 32);
+
+/** A page of messages, newest first: `before` is the previous page's `nextCursor` (a message id). */
+export const MessagePageQuery = z.object({
+  before: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional()
+    .openapi({ description: "nextCursor of the previous page" }),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+/** A page ordered by time, newest first: `before` is the previous page's `nextCursor` (a timestamp). */
+export const TimePageQuery = z.object({
+  before: z.iso.datetime().optional().openapi({ description: "nextCursor of the previous page" }),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Services } from "../../services";
 import type { Api } from "../api";
 import { principalOf, requireAuth } from "../auth-middleware";
-import { CleanText } from "../schemas";
+import { CleanText, MessagePageQuery, TimePageQuery } from "../schemas";
 
 const Partner = z
   .object({
@@ -67,10 +67,7 @@ export function registerMatchRoutes(api: Api, services: Services) {
     tags: ["video"],
     security: ["bearer"],
     before: [signedIn],
-    query: z.object({
-      before: z.iso.datetime().optional().openapi({ description: "nextCursor of the previous page" }),
-      limit: z.coerce.number().int().min(1).max(100).default(20),
-    }),
+    query: TimePageQuery,
     responses: {
       200: {
         description: "A page of matches",
@@ -90,14 +87,7 @@ export function registerMatchRoutes(api: Api, services: Services) {
     security: ["bearer"],
     before: [signedIn],
     params: MatchIdParams,
-    query: z.object({
-      before: z
-        .string()
-        .regex(/^\d{1,18}$/)
-        .optional()
-        .openapi({ description: "nextCursor of the previous page" }),
-      limit: z.coerce.number().int().min(1).max(100).default(50),
-    }),
+    query: MessagePageQuery,
     responses: {
       200: {
         description: "A page of messages",

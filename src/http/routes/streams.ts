@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Services } from "../../services";
 import type { Api } from "../api";
 import { principalOf, requireAuth } from "../auth-middleware";
-import { CleanText } from "../schemas";
+import { CleanText, MessagePageQuery, TimePageQuery } from "../schemas";
 
 const StreamSchema = z
   .object({
@@ -39,10 +39,7 @@ export function registerStreamRoutes(api: Api, services: Services) {
     path: "/api/streams",
     summary: "Live streams, newest first, with viewer counts",
     tags: ["streams"],
-    query: z.object({
-      before: z.iso.datetime().optional().openapi({ description: "nextCursor of the previous page" }),
-      limit: z.coerce.number().int().min(1).max(100).default(20),
-    }),
+    query: TimePageQuery,
     responses: {
       200: {
         description: "A page of live streams",
@@ -128,14 +125,7 @@ export function registerStreamRoutes(api: Api, services: Services) {
     summary: "A stream's chat history, newest first (deleted messages left out)",
     tags: ["streams"],
     params: StreamIdParams,
-    query: z.object({
-      before: z
-        .string()
-        .regex(/^\d{1,18}$/)
-        .optional()
-        .openapi({ description: "nextCursor of the previous page" }),
-      limit: z.coerce.number().int().min(1).max(100).default(50),
-    }),
+    query: MessagePageQuery,
     responses: {
       200: {
         description: "A page of messages",
