@@ -4,6 +4,7 @@ import { registry } from "../metrics";
 import { randomUUID } from "node:crypto";
 import { VIDEO_CALL_ROOM } from "../services/calls";
 import { type AvoidEntry, type Bucket, FOREVER } from "../services/matchmaking";
+import { inBackground } from "./background";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { sendError } from "./messages";
 import { MatchQueueState } from "./schema/MatchQueueState";
@@ -57,7 +58,7 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
   onCreate(options: unknown) {
     this.bucket = roomServices().matchmaking.bucket(options);
     liveQueues.set(this.roomId, { bucket: this.bucket, size: () => this.waiting.length });
-    this.clock.setInterval(() => void this.refreshMarkers(), MARKER_REFRESH_MS);
+    this.clock.setInterval(() => inBackground(this.refreshMarkers(), "queue marker refresh"), MARKER_REFRESH_MS);
   }
 
   async onJoin(client: Client, _options: unknown, auth: QueueAuth) {
@@ -159,7 +160,7 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
   }
 
   private release(w: Waiting) {
-    void roomServices().matchmaking.unmarkQueued(w.auth.userId);
+    inBackground(roomServices().matchmaking.unmarkQueued(w.auth.userId), "queue unmark");
   }
 
   /** Turns away whichever of the pair is banned now; the other goes back to the front. True if any was. */

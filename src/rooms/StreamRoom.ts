@@ -5,6 +5,7 @@ import { registry } from "../metrics";
 import { AppError } from "../services/errors";
 import { HISTORY_ON_JOIN, type StreamMessageView, type StreamService } from "../services/streams";
 import { CleanText } from "../services/text";
+import { inBackground } from "./background";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { sendError, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
@@ -91,7 +92,7 @@ export class StreamRoom extends Room<{
       }),
       events.subscribe("stream.update", stream.id, ({ title, description }) => {
         this.state.title = title;
-        void this.publishListing();
+        inBackground(this.publishListing(), "stream listing update");
         this.broadcast("streamUpdate", { title, description });
       }),
       events.subscribe("stream.ended", stream.id, () => {
@@ -165,8 +166,9 @@ export class StreamRoom extends Room<{
     this.listingTimer ??= this.clock.setTimeout(() => {
       this.listingTimer = undefined;
       const count = this.state.viewerCount;
-      Promise.all([this.publishListing(), this.streams.setViewerCount(this.streamId, count)]).catch((err) =>
-        logger.error({ err, roomId: this.roomId }, "stream listing update failed"),
+      inBackground(
+        Promise.all([this.publishListing(), this.streams.setViewerCount(this.streamId, count)]),
+        "stream listing update",
       );
     }, LISTING_INTERVAL_MS);
   }
