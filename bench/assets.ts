@@ -8,6 +8,8 @@ import express from "express";
 import { offloadToNginx, sendAssetFile } from "../src/http/range-response";
 import { signSessionToken, verifySessionToken } from "../src/services/session-tokens";
 import { freePort } from "../test/helpers/process";
+import { printResult, sleep } from "./lib/measure";
+import { ROOT } from "./lib/servers";
 
 /**
  * Range throughput: 64 concurrent keep-alive clients, each request a random 1 MiB-aligned 1 MiB
@@ -17,7 +19,6 @@ import { freePort } from "../test/helpers/process";
  * Targets for 1 MiB ranges: ours ≥ 0.8× nginx and ≥ 1.0× express.static, on 2 cores shared by
  * server and load generator alike.
  */
-const ROOT = path.resolve(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const MiB = 1024 * 1024;
 const FILE_MIB = 64;
@@ -100,7 +101,7 @@ async function waitForHttp(url: string, child?: ChildProcess): Promise<void> {
       await getRange(url, "bytes=0-0");
       return;
     } catch {
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   }
   throw new Error(`${url} never answered`);
@@ -378,12 +379,6 @@ if (require.main === module) {
   } else if (mode === "--load") {
     void generateLoad(args[0], Number(args[1]));
   } else {
-    benchAssets().then(
-      (r) => console.log(JSON.stringify(r, null, 2)),
-      (err) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
+    printResult(benchAssets);
   }
 }

@@ -1,5 +1,4 @@
 import "reflect-metadata";
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -10,6 +9,9 @@ import pg from "pg";
 import { createRedis } from "../src/redis";
 import { createScratchDatabase } from "../test/helpers/database";
 import { freePort } from "../test/helpers/process";
+import { pool, printResult, Problems, ratio, sleep, summary } from "./lib/measure";
+import { cpuTicks, machineTicks } from "./lib/proc";
+import { POSTGRES_URL, serverLogProblems, type Spawned, spawnServer, stop } from "./lib/servers";
 
 /**
  * Chat fan-out: one stream, BENCH_FANOUT_VIEWERS (500) viewers joined to its
@@ -42,10 +44,6 @@ import { freePort } from "../test/helpers/process";
  * expect where the server alone is the limit.
  * Targets: throughput ≥ 0.9× the bare room's, p99 ≤ 1.2× its p99.
  */
-const ROOT = path.resolve(__dirname, "..");
-/** tsx's CLI run by this very Node (22): the `.bin/tsx` shim would take whichever `node` PATH finds first. */
-const TSX_CLI = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
-const BASE_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const VIEWERS = Number(process.env.BENCH_FANOUT_VIEWERS ?? 500);
 const RATE = Number(process.env.BENCH_FANOUT_RATE ?? 20);
@@ -67,74 +65,6 @@ const JOIN_CONCURRENCY = 16;
 /** After the last send: how long to wait for missing deliveries before counting them lost. */
 const DRAIN_MS = 3000;
 const TARGETS = { throughputVsBare: 0.9, p99VsBare: 1.2 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ratio = (a: number | undefined | null, b: number | undefined | null) => (a && b ? +(a / b).toFixed(2) : null);
-
-/** Nearest-rank percentiles, in ms with two decimals. */
-function summary(xs: Float64Array) {
-  if (!xs.length) return { n: 0 };
-  const s = Float64Array.from(xs).sort();
-  const at = (p: number) => +s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)].toFixed(2);
-  return { n: s.length, p50: at(50), p95: at(95), p99: at(99), max: +s[s.length - 1].toFixed(2) };
-}
-
-async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
-
-/** What the clients saw go wrong: `error` replies by code, unexpected message types, drops and leaves. */
-class Problems {
-  readonly counts: Record<string, number> = {};
-  add(what: string) {
-    this.counts[what] = (this.counts[what] ?? 0) + 1;
-  }
-}
-
-/** CPU time (clock ticks, 100 Hz) of a process and its descendants (tsx runs the server in a child). */
-function cpuTicks(pid: number | undefined): number {
-  if (!pid) return NaN;
-  let total = 0;
-  const visit = (p: number) => {
-    const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    total += Number(fields[11]) + Number(fields[12]); // utime, stime
-    for (const task of fs.readdirSync(`/proc/${p}/task`)) {
-      const children = fs.readFileSync(`/proc/${p}/task/${task}/children`, "utf8").trim();
-      for (const child of children.split(/\s+/).filter(Boolean)) visit(Number(child));
-    }
-  };
-  try {
-    visit(pid);
-    return total;
-  } catch {
-    return NaN; // not Linux, or the process is gone
-  }
-}
-
-/** Busy CPU time of the whole machine (clock ticks, all cores): to see what else ran during a phase. */
-function machineTicks(): number {
-  try {
-    const [user, nice, system, , , irq, softirq, steal] = fs
-      .readFileSync("/proc/stat", "utf8")
-      .split("\n")[0]
-      .trim()
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
-    return user + nice + system + irq + softirq + (steal || 0);
-  } catch {
-    return NaN;
-  }
-}
 
 /** A counter from /metrics (0 when absent). */
 async function metric(baseUrl: string, name: string): Promise<number> {
@@ -276,9 +206,7 @@ async function connect(target: Target): Promise<Session> {
         if (!session.current?.receive(i, m.text)) session.stray++;
       });
       room.onMessage("history", () => session.histories++);
-      room.onMessage("error", (e: { code?: string }) => problems.add(`error ${e?.code}`));
-      for (const type of ["userJoined", "userLeft", "tipReceived", "streamUpdate"]) room.onMessage(type, () => {});
-      room.onMessage("*", (type: string | number) => problems.add(`unexpected ${type}`));
+      problems.watch(room, ["userJoined", "userLeft", "tipReceived", "streamUpdate"]);
       room.onDrop((code) => {
         v.connected = false;
         problems.add(`drop ${code}`);
@@ -321,7 +249,7 @@ async function runPhase(session: Session, rate: number, seconds: number) {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const clientCpu = process.cpuUsage();
   const serverCpu = cpuTicks(target.pid);
-  const machineCpu = machineTicks();
+  const machineCpu = machineTicks().busy;
   session.current = phase;
   loop.enable();
   const start = performance.now();
@@ -337,7 +265,7 @@ async function runPhase(session: Session, rate: number, seconds: number) {
   loop.disable();
   const clientUsage = process.cpuUsage(clientCpu);
   const serverTicks = cpuTicks(target.pid) - serverCpu;
-  const machineBusy = machineTicks() - machineCpu;
+  const machineBusy = machineTicks().busy - machineCpu;
   await sleep(200); // late duplicates
   session.current = undefined;
   const connected = viewers.map((v, r) => v.connected && connectedAtStart[r]);
@@ -527,78 +455,6 @@ async function measure(targets: Target[]) {
   }
 }
 
-/** pino levels: 40 warn, 50 error, 60 fatal; anything not JSON (a stack trace on stderr) counts too. */
-function serverLogProblems(output: string) {
-  const samples = new Set<string>();
-  let warnings = 0;
-  let errors = 0;
-  for (const line of output.split("\n")) {
-    if (!line.trim()) continue;
-    let level = 50;
-    let msg = line.slice(0, 300);
-    try {
-      const entry = JSON.parse(line);
-      level = entry.level ?? 30;
-      msg = `${entry.msg ?? ""} ${entry.err?.message ?? entry.err?.type ?? ""}`.trim();
-    } catch {
-      // not JSON: stderr
-    }
-    if (level >= 50) errors++;
-    else if (level >= 40) warnings++;
-    else continue;
-    if (samples.size < 8) samples.add(`${level}: ${msg}`);
-  }
-  return { errors, warnings, samples: [...samples] };
-}
-
-interface Spawned {
-  child: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-}
-
-/**
- * `entry` under tsx with this Node, ready once `readyPath` answers 200. Not
- * test/helpers/process.ts's startServerProcess: that waits for the "server
- * ready" log line, which LOG_LEVEL=warn (wanted here: no per-request logging
- * under load) never prints.
- */
-async function spawnServer(entry: string, env: Record<string, string>, readyPath: string): Promise<Spawned> {
-  const port = Number(env.PORT ?? (await freePort()));
-  const child = spawn(process.execPath, [TSX_CLI, entry], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop(child);
-      throw new Error(`${entry} did not start:\n${output}`);
-    }
-    try {
-      if ((await fetch(baseUrl + readyPath)).status === 200) return { child, baseUrl, output: () => output };
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-}
-
-async function stop(child: ChildProcess) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  if (!(await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]))) {
-    child.kill("SIGKILL");
-    await exited;
-  }
-}
-
 async function post(baseUrl: string, route: string, body: unknown, token?: string) {
   const res = await fetch(baseUrl + route, {
     method: "POST",
@@ -634,7 +490,7 @@ interface Started {
 async function startOurs(mode: string): Promise<Started> {
   const runId = randomBytes(4).toString("hex");
   const postgres = mode === "postgres";
-  const scratch = postgres ? await createScratchDatabase(BASE_URL) : undefined;
+  const scratch = postgres ? await createScratchDatabase(POSTGRES_URL) : undefined;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-bench-fanout-"));
   const prefix = `bench-fanout-${runId}:`;
   let server: Spawned | undefined;
@@ -831,12 +687,4 @@ export async function benchFanout(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  benchFanout().then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) printResult(benchFanout);

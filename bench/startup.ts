@@ -3,6 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../test/helpers/process";
+import { printResult, sleep } from "./lib/measure";
+import { ROOT, TSX_CLI } from "./lib/servers";
 
 /**
  * Embedded start-up time: from spawning `tsx src/main.ts` to the first 200 on
@@ -10,9 +12,6 @@ import { freePort } from "../test/helpers/process";
  * a later start (database reopened). Baseline in the same run: bare Colyseus.
  * Targets: first ≤ 8 s, later ≤ 3 s on 2 cores.
  */
-const ROOT = path.resolve(__dirname, "..");
-/** tsx's CLI run by this very Node (22): the `.bin/tsx` shim would take whichever `node` PATH finds first. */
-const TSX_CLI = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 /** Milliseconds from spawn until `readyPath` answers 200; then SIGTERM and wait for exit. */
@@ -34,7 +33,7 @@ async function timeStart(entry: string, env: Record<string, string>, readyPath: 
       } catch {
         // not listening yet
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   } finally {
     child.kill("SIGTERM");
@@ -71,12 +70,4 @@ export async function benchStartup() {
   return result;
 }
 
-if (require.main === module) {
-  benchStartup().then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) printResult(benchStartup);

@@ -1,5 +1,4 @@
 import "reflect-metadata";
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -12,6 +11,9 @@ import { openDatabase } from "../src/db/data-source";
 import { WalletService } from "../src/services/wallet";
 import { createScratchDatabase } from "../test/helpers/database";
 import { freePort } from "../test/helpers/process";
+import { pool, printResult, Problems, ratio, sleep, summary } from "./lib/measure";
+import { cpuTicks, machineTicks } from "./lib/proc";
+import { POSTGRES_URL, serverLogProblems, type Spawned, spawnServer, stop } from "./lib/servers";
 
 /**
  * Video chat under load, against one server process on PostgreSQL + Redis.
@@ -39,10 +41,6 @@ import { freePort } from "../test/helpers/process";
  * the other client (no auth, database, Redis, validation or rate limit). Ours
  * runs first, so the client side is no warmer for ours than for the baseline.
  */
-const ROOT = path.resolve(__dirname, "..");
-/** tsx's CLI run by this very Node (22): the `.bin/tsx` shim would take whichever `node` PATH finds first. */
-const TSX_CLI = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
-const BASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 /**
  * Colyseus's own Redis keys (the process list createRoom picks from, the room
  * caches) ignore REDIS_KEY_PREFIX: every server on one Redis database is one
@@ -91,30 +89,6 @@ interface Target {
   whileLive?: () => Promise<Record<string, unknown>>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Nearest-rank percentiles, in ms with two decimals. */
-function summary(xs: number[]) {
-  if (!xs.length) return { n: 0 };
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (p: number) => +s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)].toFixed(2);
-  return { n: s.length, p50: at(50), p95: at(95), p99: at(99), max: +s[s.length - 1].toFixed(2) };
-}
-
-const ratio = (a: number | undefined, b: number | undefined) => (a && b ? +(a / b).toFixed(2) : null);
-
-async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
-
 function shuffle<T>(xs: T[]): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
@@ -148,43 +122,6 @@ function describe(err: any): string {
     .join(" ");
 }
 
-/** What the clients saw go wrong: `error` replies by code, unexpected message types, failures by message. */
-class Problems {
-  readonly counts: Record<string, number> = {};
-  add(what: string) {
-    this.counts[what] = (this.counts[what] ?? 0) + 1;
-  }
-  watch(room: Room, where: string, expected: string[] = []) {
-    room.onMessage("error", (e: { code?: string }) => this.add(`${where} error ${e?.code}`));
-    for (const type of expected) room.onMessage(type, () => {});
-    room.onMessage("*", (type: string | number) => this.add(`${where} unexpected ${type}`));
-  }
-}
-
-/** CPU time (clock ticks, 100 Hz) of a process and its descendants (tsx runs the server in a child). */
-function cpuTicks(pid: number): number {
-  try {
-    return processTree(pid).reduce((sum, p) => {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return sum + Number(fields[11]) + Number(fields[12]); // utime, stime
-    }, 0);
-  } catch {
-    return NaN; // not Linux, or the process is gone
-  }
-}
-
-/** Machine-wide busy and total jiffies from /proc/stat (all cores). */
-function machineTicks(): { busy: number; total: number } {
-  try {
-    const cpu = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].split(/\s+/).slice(1).map(Number);
-    const total = cpu.reduce((a, b) => a + b, 0);
-    return { busy: total - cpu[3] - cpu[4], total }; // minus idle and iowait
-  } catch {
-    return { busy: NaN, total: NaN };
-  }
-}
-
 /** CPU ticks of every PostgreSQL and Redis process on the machine, by pid (shared with whoever else uses them). */
 function serviceTicks(): Map<number, number> {
   const out = new Map<number, number>();
@@ -216,7 +153,7 @@ function serviceTicks(): Map<number, number> {
 function cpuWindow(serverPid: number | undefined) {
   const start = {
     at: performance.now(),
-    server: serverPid ? cpuTicks(serverPid) : NaN,
+    server: cpuTicks(serverPid),
     client: process.cpuUsage(),
     services: serviceTicks(),
     machine: machineTicks(),
@@ -224,7 +161,7 @@ function cpuWindow(serverPid: number | undefined) {
   return () => {
     const ms = performance.now() - start.at;
     const client = process.cpuUsage(start.client);
-    const server = serverPid ? cpuTicks(serverPid) - start.server : NaN;
+    const server = cpuTicks(serverPid) - start.server;
     let services = 0;
     for (const [pid, ticks] of serviceTicks()) services += ticks - (start.services.get(pid) ?? 0);
     const m = machineTicks();
@@ -285,7 +222,7 @@ async function scenario(target: Target) {
     try {
       const room = await u.client.joinOrCreate<any>(target.queueRoom, u.bucket);
       u.queue = room;
-      problems.watch(room, "queue", ["moderation:action"]);
+      problems.watch(room, ["moderation:action"], "queue");
       room.onMessage("matched", (m: Matched) => {
         u.t1 = performance.now();
         u.matched = m;
@@ -340,7 +277,7 @@ async function scenario(target: Target) {
           const room = await u.client.consumeSeatReservation<any>(u.matched!.seat);
           u.call = room;
           const started = nextMessage(room, "session:start", 20_000);
-          problems.watch(room, "call", ["candidate", "peer-disconnected", "session:end", "match:non_mutual"]);
+          problems.watch(room, ["candidate", "peer-disconnected", "session:end", "match:non_mutual"], "call");
           await started;
         }),
       );
@@ -439,102 +376,6 @@ async function scenario(target: Target) {
   };
 }
 
-/** pino levels: 40 warn, 50 error, 60 fatal; anything not JSON (a stack trace on stderr) counts too. */
-function serverLogProblems(output: string) {
-  const samples = new Set<string>();
-  let warnings = 0;
-  let errors = 0;
-  for (const line of output.split("\n")) {
-    if (!line.trim()) continue;
-    let level = 50;
-    let msg = line.slice(0, 300);
-    try {
-      const entry = JSON.parse(line);
-      level = entry.level ?? 30;
-      msg = `${entry.msg ?? ""} ${entry.err?.message ?? entry.err?.type ?? ""}`.trim();
-    } catch {
-      // not JSON: stderr
-    }
-    if (level >= 50) errors++;
-    else if (level >= 40) warnings++;
-    else continue;
-    if (samples.size < 8) samples.add(`${level}: ${msg}`);
-  }
-  return { errors, warnings, samples: [...samples] };
-}
-
-interface Spawned {
-  child: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-}
-
-/**
- * `entry` under tsx with this Node, ready once `readyPath` answers 200. Not
- * test/helpers/process.ts's startServerProcess: that waits for the "server
- * ready" log line, which LOG_LEVEL=warn (wanted here: no per-request logging
- * under load) never prints.
- */
-async function spawnServer(entry: string, env: Record<string, string>, readyPath: string): Promise<Spawned> {
-  const port = Number(env.PORT ?? (await freePort()));
-  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server, written when it exits (tsx passes the flags to node).
-  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [TSX_CLI, ...prof, entry], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop(child);
-      throw new Error(`${entry} did not start:\n${output}`);
-    }
-    try {
-      if ((await fetch(baseUrl + readyPath)).status === 200) return { child, baseUrl, output: () => output };
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-}
-
-/** The process and everything under it (tsx runs the script in a child), deepest first. */
-function processTree(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-      const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-      for (const child of children.split(/\s+/).filter(Boolean)) out.push(...processTree(Number(child)));
-    }
-  } catch {
-    // gone, or not Linux
-  }
-  return [...out, pid];
-}
-
-/** SIGTERM (tsx passes it on; the server drains), then SIGKILL for the whole tree so no server outlives the bench. */
-async function stop(child: ChildProcess) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  const tree = processTree(child.pid!);
-  child.kill("SIGTERM");
-  if (!(await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]))) {
-    for (const pid of tree) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    await exited;
-  }
-}
-
 /**
  * The RedisDriver's room list: one hash that every matchmaking lookup
  * (each queue join) reads whole with HGETALL, so its size per join grows
@@ -594,7 +435,7 @@ export async function benchVideoChat() {
   const runId = randomBytes(4).toString("hex");
   // The machine is shared: a high 1-minute load average says the figures are noisy.
   const loadBefore = +os.loadavg()[0].toFixed(2);
-  const scratch = await createScratchDatabase(BASE_URL);
+  const scratch = await createScratchDatabase(POSTGRES_URL);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-bench-video-"));
   let server: Spawned | undefined;
   try {
@@ -694,11 +535,8 @@ export async function benchVideoChat() {
         ),
         relayP99: ratio(relayP99, bareRelayP99),
         relayThroughput: ratio(ours.relay.msgsPerSec, bare.relay.msgsPerSec),
-        matchServerCpuPerJoin: ratio(
-          ours.matchmaking.serverCpuMsPerJoin ?? undefined,
-          bare.matchmaking.serverCpuMsPerJoin ?? undefined,
-        ),
-        relayServerCpu: ratio(ours.relay.serverCpuPct ?? undefined, bare.relay.serverCpuPct ?? undefined),
+        matchServerCpuPerJoin: ratio(ours.matchmaking.serverCpuMsPerJoin, bare.matchmaking.serverCpuMsPerJoin),
+        relayServerCpu: ratio(ours.relay.serverCpuPct, bare.relay.serverCpuPct),
       },
       targets: {
         matchPairCompleteP95Ms: {
@@ -722,12 +560,4 @@ export async function benchVideoChat() {
   }
 }
 
-if (require.main === module) {
-  benchVideoChat().then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) printResult(benchVideoChat);

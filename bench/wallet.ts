@@ -4,6 +4,8 @@ import pg from "pg";
 import { openDatabase } from "../src/db/data-source";
 import { WalletService } from "../src/services/wallet";
 import { createScratchDatabase } from "../test/helpers/database";
+import { printResult } from "./lib/measure";
+import { POSTGRES_URL } from "./lib/servers";
 
 /**
  * Wallet debits per second on PostgreSQL: one hot wallet under concurrent
@@ -13,7 +15,6 @@ import { createScratchDatabase } from "../test/helpers/database";
  * Targets: ≥ 500 debits/s on one hot wallet; near-linear growth with many
  * wallets until the 2 cores are busy.
  */
-const BASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 
 async function run(workers: number, debit: (worker: number, i: number) => Promise<unknown>) {
@@ -31,7 +32,7 @@ async function run(workers: number, debit: (worker: number, i: number) => Promis
 }
 
 export async function benchWallet() {
-  const scratch = await createScratchDatabase(BASE_URL);
+  const scratch = await createScratchDatabase(POSTGRES_URL);
   const ds = await openDatabase({ url: scratch.url, embeddedDir: "" });
   const raw = new pg.Pool({ connectionString: scratch.url, max: 20 });
   try {
@@ -82,12 +83,4 @@ export async function benchWallet() {
   }
 }
 
-if (require.main === module) {
-  benchWallet().then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) printResult(benchWallet);

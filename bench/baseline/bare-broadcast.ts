@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from "node:crypto";
-import { type Client, defineRoom, defineServer, Room } from "@colyseus/core";
+import { type Client, defineRoom, Room } from "@colyseus/core";
+import { serveBare } from "./boot";
 
 /**
  * Baseline for the fan-out bench: the client protocol of the `stream` room
@@ -31,15 +32,4 @@ class BareBroadcastRoom extends Room {
   }
 }
 
-const server = defineServer({
-  rooms: { bare_stream: defineRoom(BareBroadcastRoom).filterBy(["streamId"]) },
-  greet: false,
-  express: () => {},
-});
-server
-  .listen(Number(process.env.PORT))
-  .then(() => console.log('{"msg":"server ready"}'))
-  .catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+serveBare({ bare_stream: defineRoom(BareBroadcastRoom).filterBy(["streamId"]) });

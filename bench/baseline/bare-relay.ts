@@ -1,4 +1,5 @@
-import { type Client, defineRoom, defineServer, matchMaker, Room } from "@colyseus/core";
+import { type Client, defineRoom, matchMaker, Room } from "@colyseus/core";
+import { serveBare } from "./boot";
 
 /**
  * Baseline for the video-chat bench: the same client protocol as
@@ -44,18 +45,7 @@ class BareCallRoom extends Room {
   }
 }
 
-const server = defineServer({
-  rooms: {
-    bare_queue: defineRoom(BareQueueRoom).filterBy(["region", "language"]),
-    bare_call: defineRoom(BareCallRoom),
-  },
-  greet: false,
-  express: () => {},
+serveBare({
+  bare_queue: defineRoom(BareQueueRoom).filterBy(["region", "language"]),
+  bare_call: defineRoom(BareCallRoom),
 });
-server
-  .listen(Number(process.env.PORT))
-  .then(() => console.log('{"msg":"server ready"}'))
-  .catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
