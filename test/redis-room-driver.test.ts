@@ -10,7 +10,10 @@ describe("room-name partitioned Redis driver", function () {
   let driver: RoomNamePartitionedRedisDriver;
   let redis: Redis;
   before(function () {
-    if (!process.env.REDIS_URL) return this.skip();
+    if (!process.env.REDIS_URL) {
+      console.log("    (skipped: set REDIS_URL to test the Redis room driver)");
+      return this.skip();
+    }
     const url = new URL(process.env.REDIS_URL);
     url.pathname = `/${DRIVER_DB}`;
     driver = new RoomNamePartitionedRedisDriver(url.toString());
