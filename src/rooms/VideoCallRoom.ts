@@ -6,7 +6,7 @@ import { registry } from "../metrics";
 import type { CallService, ChoiceOutcome } from "../services/calls";
 import type { Bucket } from "../services/matchmaking";
 import type { ModerationAction } from "../services/events";
-import type { RoomAnswer } from "../services/play-sessions";
+import type { RoomAnswer } from "../services/room-gateway";
 import { CleanText } from "../services/text";
 import type { RoomAuth } from "./auth";
 import { sendError, validated } from "./messages";

@@ -1,5 +1,5 @@
 import { matchMaker } from "@colyseus/core";
-import type { RoomGateway } from "../services/play-sessions";
+import type { RoomGateway } from "../services/room-gateway";
 
 /** The services' way to create rooms and call them on whatever process hosts them. */
 export const matchMakerGateway: RoomGateway = {

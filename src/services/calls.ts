@@ -4,7 +4,7 @@ import { Call, type CallChoice, type CallEndReason, Match } from "../entities";
 import { registry } from "../metrics";
 import { AppError, conflict, forbidden, notFound } from "./errors";
 import { QUEUE_FEE, type Bucket } from "./matchmaking";
-import type { RoomAnswer, RoomGateway } from "./play-sessions";
+import { type RoomAnswer, type RoomGateway, unwrapAnswer } from "./room-gateway";
 import type { WalletService } from "./wallet";
 
 export interface CallTimings {
@@ -73,9 +73,7 @@ export class CallService {
       throw conflict("CHOICE_CLOSED", "The choice for this call is closed");
     }
     if (call.phase !== "choosing" || !call.roomId) throw conflict("CHOICE_NOT_OPEN", "Choose after the call ends");
-    const answer = await this.rooms.call<RoomAnswer<ChoiceOutcome>>(call.roomId, "choose", [userId, choice]);
-    if (!answer.ok) throw new AppError(answer.status, answer.code, answer.message);
-    return answer.value;
+    return unwrapAnswer(await this.rooms.call<RoomAnswer<ChoiceOutcome>>(call.roomId, "choose", [userId, choice]));
   }
 
   // ---- actor side: called by the video_call room ------------------------

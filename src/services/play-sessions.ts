@@ -5,16 +5,11 @@ import { Game, PlaySession, type PlaySessionStatus } from "../entities";
 import { registry } from "../metrics";
 import { AppError, conflict, forbidden, isUniqueViolation, notFound, unauthorized } from "./errors";
 import { signSessionToken, verifySessionToken } from "./session-tokens";
+import { type RoomAnswer, type RoomGateway, unwrapAnswer } from "./room-gateway";
 import { SharedCache } from "./shared-cache";
 import type { WalletService } from "./wallet";
 
 export type EndReason = Exclude<PlaySessionStatus, "live">;
-
-/** Creates rooms and calls methods on them wherever they run (the matchmaker, in production). */
-export interface RoomGateway {
-  create(roomName: string, options: Record<string, unknown>): Promise<string>;
-  call<T>(roomId: string, method: string, args?: unknown[]): Promise<T>;
-}
 
 export interface PlayConfig {
   sessionSecret: string;
@@ -37,9 +32,6 @@ export interface StopResult {
   durationSec: number;
   charged: number;
 }
-
-/** What a room method answers across processes: a value or an error to re-raise. */
-export type RoomAnswer<T> = { ok: true; value: T } | { ok: false; status: number; code: string; message: string };
 
 /** A live session as the asset door needs it. */
 export interface LiveSessionInfo {
@@ -270,8 +262,7 @@ export class PlaySessionService {
       await this.finish(sid, "expired", session.lastHeartbeatAt);
       throw unauthorized("This play session has ended", "SESSION_ENDED");
     }
-    if (!answer.ok) throw new AppError(answer.status, answer.code, answer.message);
-    return answer.value;
+    return unwrapAnswer(answer);
   }
 
   private grant(session: PlaySession): SessionGrant {
