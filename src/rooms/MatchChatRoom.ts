@@ -1,8 +1,8 @@
-import { type AuthContext, type Client, Room, ServerError } from "@colyseus/core";
+import { type AuthContext, type Client, Room } from "@colyseus/core";
 import { z } from "zod";
 import { CleanText } from "../services/text";
-import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
-import { sendError, validated } from "./messages";
+import { authenticateRoomClient, idOption, joinCheck, type RoomAuth } from "./auth";
+import { sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { Serial } from "./serial";
 import { roomServices } from "./services";
@@ -27,15 +27,13 @@ export class MatchChatRoom extends Room<{ metadata: { matchId: string } }> {
       // One at a time, so a sender's messages are stored and pushed in the order sent.
       await this.posting.run(() => roomServices().matches.post(this.matchId, (client.auth as RoomAuth).userId, text));
     }),
-    "*": (client: Client, type: string | number) => sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${type}`),
+    "*": unknownMessage,
   };
 
-  static async onAuth(token: string, options: { matchId?: unknown }, _ctx: AuthContext): Promise<RoomAuth> {
+  static async onAuth(token: string, options: unknown, _ctx: AuthContext): Promise<RoomAuth> {
     const auth = await authenticateRoomClient(token);
-    if (typeof options?.matchId !== "string" || !z.uuid().safeParse(options.matchId).success) {
-      throw new ServerError(400, "INVALID_MATCH: matchId must be a match id");
-    }
-    await joinCheck(() => roomServices().matches.forParticipant(options.matchId as string, auth.userId));
+    const matchId = idOption(options, "matchId", "INVALID_MATCH");
+    await joinCheck(() => roomServices().matches.forParticipant(matchId, auth.userId));
     return auth;
   }
 

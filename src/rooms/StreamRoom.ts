@@ -1,4 +1,4 @@
-import { type AuthContext, type Client, logger, Room, ServerError } from "@colyseus/core";
+import { type AuthContext, type Client, logger, Room } from "@colyseus/core";
 import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { registry } from "../metrics";
@@ -6,8 +6,8 @@ import { AppError } from "../services/errors";
 import { HISTORY_ON_JOIN, type StreamMessageView, type StreamService } from "../services/streams";
 import { CleanText } from "../services/text";
 import { inBackground } from "./background";
-import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
-import { sendError, validated } from "./messages";
+import { authenticateRoomClient, idOption, joinCheck, type RoomAuth } from "./auth";
+import { sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { StreamState } from "./schema/StreamState";
 import { roomServices } from "./services";
@@ -63,15 +63,13 @@ export class StreamRoom extends Room<{
       this.recent = this.recent.filter((m) => m.id !== id);
       this.broadcast("chatDeleted", { id });
     }),
-    "*": (client: Client, type: string | number) => sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${type}`),
+    "*": unknownMessage,
   };
 
-  static async onAuth(token: string, options: { streamId?: unknown }, _ctx: AuthContext): Promise<RoomAuth> {
+  static async onAuth(token: string, options: unknown, _ctx: AuthContext): Promise<RoomAuth> {
     const auth = await authenticateRoomClient(token);
-    if (typeof options?.streamId !== "string" || !z.uuid().safeParse(options.streamId).success) {
-      throw new ServerError(400, "INVALID_STREAM: streamId must be a stream id");
-    }
-    await joinCheck(() => roomServices().streams.live(options.streamId as string));
+    const streamId = idOption(options, "streamId", "INVALID_STREAM");
+    await joinCheck(() => roomServices().streams.live(streamId));
     return auth;
   }
 

@@ -9,7 +9,7 @@ import type { ModerationAction } from "../services/events";
 import type { RoomAnswer } from "../services/room-gateway";
 import { CleanText } from "../services/text";
 import type { RoomAuth } from "./auth";
-import { sendError, validated } from "./messages";
+import { sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { VideoCallState } from "./schema/VideoCallState";
 import { Serial } from "./serial";
@@ -105,7 +105,7 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
       const answer = await this.choose(userOf(client), choice);
       if (!answer.ok) sendError(client, answer.code, answer.message);
     }),
-    "*": (client: Client, type: string | number) => sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${type}`),
+    "*": unknownMessage,
   };
 
   async onCreate(options: CallOptions) {

@@ -1,4 +1,5 @@
 import { ErrorCode, ServerError } from "@colyseus/core";
+import { z } from "zod";
 import type { Role } from "../entities";
 import { AppError } from "../services/errors";
 import { roomServices } from "./services";
@@ -39,4 +40,12 @@ export async function authenticateRoomClientWithRole(token: string | undefined, 
   if (!roles.includes(auth.role))
     throw new ServerError(ErrorCode.AUTH_FAILED, `FORBIDDEN: requires ${roles.join(" or ")}`);
   return auth;
+}
+
+/** The id a room is filtered by (`matchId`, `streamId`), checked before anything else: a join error otherwise. */
+export function idOption(options: unknown, key: string, code: string): string {
+  const value = (options as Record<string, unknown> | undefined)?.[key];
+  const id = z.uuid().safeParse(value);
+  if (!id.success) throw new ServerError(400, `${code}: ${key} must be an id`);
+  return id.data;
 }
