@@ -176,14 +176,12 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
       if (this.state.phase !== "choosing") {
         return { ok: false, status: 409, code: "CHOICE_NOT_OPEN", message: "Choose after the call ends" };
       }
-      const call = await this.calls.recordChoice(this.call.id, userId, choice);
-      const standing = (call.userA === userId ? call.choiceA : call.choiceB)!;
-      if (!call.choiceA || !call.choiceB) {
-        return { ok: true, value: { callId: call.id, choice: standing, result: "pending" } };
-      }
+      const callId = this.call.id;
+      const { standing, both } = await this.calls.recordChoice(this.call, userId, choice);
+      if (!both) return { ok: true, value: { callId, choice: standing, result: "pending" } };
       const { matchId } = await this.resolve();
       const result = matchId ? "mutual" : "non_mutual";
-      return { ok: true, value: { callId: call.id, choice: standing, result, ...(matchId ? { matchId } : {}) } };
+      return { ok: true, value: { callId, choice: standing, result, ...(matchId ? { matchId } : {}) } };
     });
   }
 

@@ -133,16 +133,16 @@ export class CallService {
     callsEnded.inc({ reason });
   }
 
-  /** Records a choice unless one stands already; answers the call's choices after. */
-  async recordChoice(callId: string, userId: string, choice: CallChoice): Promise<Call> {
-    const call = await this.load(callId);
-    if (!call) throw notFound("No such call", "CALL_NOT_FOUND");
+  /** Records a choice unless one stands already (one UPDATE); answers the standing choice and whether both chose. */
+  async recordChoice(call: Call, userId: string, choice: CallChoice): Promise<{ standing: CallChoice; both: boolean }> {
     const column = seatColumn(call, userId);
-    await this.dataSource.query(`UPDATE calls SET ${column} = $2 WHERE id = $1 AND ${column} IS NULL`, [
-      callId,
-      choice,
-    ]);
-    return (await this.load(callId))!;
+    // (TypeORM answers an UPDATE as [rows, affected].)
+    const [[row]] = await this.dataSource.query(
+      `UPDATE calls SET ${column} = coalesce(${column}, $2) WHERE id = $1 RETURNING choice_a, choice_b`,
+      [call.id, choice],
+    );
+    if (!row) throw notFound("No such call", "CALL_NOT_FOUND");
+    return { standing: row[column], both: Boolean(row.choice_a && row.choice_b) };
   }
 
   /** Closes the choice: both MATCH make a Match (once); anything else, silence included, does not. */
@@ -212,9 +212,7 @@ export class CallService {
   private async participantCall(callId: string, userId: string): Promise<Call> {
     const call = await this.load(callId);
     if (!call) throw notFound("No such call", "CALL_NOT_FOUND");
-    if (call.userA !== userId && call.userB !== userId) {
-      throw forbidden("Only the call's two participants may choose", "NOT_PARTICIPANT");
-    }
+    seatColumn(call, userId); // NOT_PARTICIPANT for anyone else
     return call;
   }
 
