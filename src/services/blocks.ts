@@ -7,6 +7,11 @@ export interface BlockView {
   createdAt: string;
 }
 
+/** The users `$1` blocked or was blocked by, as rows of `id`; the match queue embeds it in its admission query. */
+export const BLOCKED_EITHER_WAY_SQL = `SELECT blocked_id AS id FROM blocks WHERE blocker_id = $1
+       UNION
+       SELECT blocker_id AS id FROM blocks WHERE blocked_id = $1`;
+
 /** Who blocked whom. A block works both ways: neither user is matched with the other again. */
 export class BlockService {
   constructor(private readonly dataSource: DataSource) {}
@@ -40,12 +45,7 @@ export class BlockService {
 
   /** Everyone this user blocked or was blocked by. */
   async blockedEitherWay(userId: string): Promise<Set<string>> {
-    const rows: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT blocked_id AS id FROM blocks WHERE blocker_id = $1
-       UNION
-       SELECT blocker_id AS id FROM blocks WHERE blocked_id = $1`,
-      [userId],
-    );
+    const rows: Array<{ id: string }> = await this.dataSource.query(BLOCKED_EITHER_WAY_SQL, [userId]);
     return new Set(rows.map((r) => r.id));
   }
 

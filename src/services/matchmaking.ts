@@ -1,5 +1,6 @@
 import type { Presence } from "@colyseus/core";
 import type { DataSource } from "typeorm";
+import { BLOCKED_EITHER_WAY_SQL } from "./blocks";
 import { AppError, badRequest, conflict } from "./errors";
 
 /** Tokens a call costs each participant, charged when the call starts. */
@@ -70,8 +71,7 @@ export class MatchmakingService {
             FROM calls WHERE (user_a = $1 OR user_b = $1) AND created_at > now() - make_interval(secs => $2)
             GROUP BY 1
             UNION ALL
-            SELECT CASE WHEN blocker_id = $1 THEN blocked_id ELSE blocker_id END, NULL
-            FROM blocks WHERE blocker_id = $1 OR blocked_id = $1
+            SELECT id, NULL FROM (${BLOCKED_EITHER_WAY_SQL}) blocked
          ) avoid) AS avoid`,
       [userId, this.deps.repeatCooldownSec],
     );
