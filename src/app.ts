@@ -66,12 +66,9 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     logger.info({ created }, "seeded the new embedded database");
   }
 
-  // Sessions whose room vanished (a crashed process) are closed here, on every process.
-  const sweeper = setInterval(() => {
-    services.play.sweepStale().catch((err) => logger.error({ err }, "play session sweep failed"));
-  }, config.HEARTBEAT_INTERVAL_SEC * 1000);
-  sweeper.unref();
-  releases.unshift(() => clearInterval(sweeper));
+  // This process's lease, and the cleanup after dead processes (calls, sessions, streams, queue markers).
+  await services.sweeper.start();
+  releases.unshift(() => services.sweeper.stop());
 
   let shuttingDown = false;
   let api: Api | undefined;

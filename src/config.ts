@@ -85,6 +85,13 @@ const envSchema = z.object({
   CALL_JOIN_TIMEOUT_SEC: seconds.default(15),
   /** How long a dropped peer may take to reconnect before the call ends. */
   CALL_RECONNECT_SEC: seconds.default(10),
+  /**
+   * A process's liveness lease lasts this long and is renewed every third of it;
+   * a process silent for this long is taken for dead and its leftovers are swept.
+   */
+  PROCESS_LEASE_TTL_SEC: z.coerce.number().int().min(3).max(300).default(6),
+  /** A live stream whose owner has not been connected to its room for this long ends. */
+  STREAM_OWNER_GRACE_SEC: seconds.default(300),
   /** Two users who were just matched are not paired again for this long. */
   MATCH_REPEAT_COOLDOWN_SEC: seconds.default(600),
   /** Where verification codes go in production (an email/SMS gateway); unset = the log. */

@@ -148,7 +148,7 @@ describe("play sessions over HTTP", () => {
       startedAt: new Date(Date.now() - 60_000),
       lastHeartbeatAt: new Date(Date.now() - 30_000),
     });
-    assert.ok((await t.app.services.play.sweepStale()) >= 1);
+    assert.ok((await t.app.services.play.sweep([])) >= 1);
     const row = await repo.findOneByOrFail({ id: orphan.id });
     assert.equal(row.status, "expired");
   });

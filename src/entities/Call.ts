@@ -1,9 +1,19 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 
 export type CallPhase = "connecting" | "live" | "choosing" | "ended";
-/** Why a call ended: completed (the timer), hung_up (`end`), or one of the early endings. */
+/**
+ * Why a call ended: completed (the timer), hung_up (`end`), or one of the early
+ * endings; `shutdown` is a graceful stop of its process, `crashed` its death.
+ */
 export type CallEndReason =
-  "completed" | "hung_up" | "cancelled" | "peer_disconnected" | "insufficient_funds" | "moderation" | "shutdown";
+  | "completed"
+  | "hung_up"
+  | "cancelled"
+  | "peer_disconnected"
+  | "insufficient_funds"
+  | "moderation"
+  | "shutdown"
+  | "crashed";
 export type CallChoice = "MATCH" | "PASS";
 
 /** One 1:1 video call made by the queue; its live part is a `video_call` room. */
@@ -30,6 +40,10 @@ export class Call {
 
   @Column({ name: "room_id", type: "varchar", length: 64, nullable: true })
   roomId!: string | null;
+
+  /** The process hosting the call's room (see ProcessLeases): when its lease is gone, a sweep cleans up. */
+  @Column({ name: "process_id", type: "varchar", length: 64, nullable: true })
+  processId!: string | null;
 
   @Column({ type: "varchar", length: 12, default: "connecting" })
   phase!: CallPhase;

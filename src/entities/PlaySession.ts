@@ -23,6 +23,10 @@ export class PlaySession {
   @Column({ name: "room_id", type: "varchar", length: 64, nullable: true })
   roomId!: string | null;
 
+  /** The process hosting the session's room (see ProcessLeases): when its lease is gone, a sweep cleans up. */
+  @Column({ name: "process_id", type: "varchar", length: 64, nullable: true })
+  processId!: string | null;
+
   /** Tokens per billing period, fixed at start. */
   @Column({ name: "price_per_period", type: "integer" })
   pricePerPeriod!: number;

@@ -22,6 +22,14 @@ export class Stream {
   @Column({ type: "varchar", length: 8, default: "live" })
   status!: StreamStatus;
 
+  /** The process hosting the stream's room (the last one created) (see ProcessLeases): when its lease is gone, a sweep cleans up. */
+  @Column({ name: "process_id", type: "varchar", length: 64, nullable: true })
+  processId!: string | null;
+
+  /** Since when the owner is not connected to the stream's room; null while they are. */
+  @Column({ name: "owner_left_at", type: "timestamptz", nullable: true, default: () => "now()" })
+  ownerLeftAt!: Date | null;
+
   @Column({ name: "ended_at", type: "timestamptz", nullable: true })
   endedAt!: Date | null;
 

@@ -81,6 +81,7 @@ export class StreamRoom extends Room<{
     this.ownerId = stream.ownerId;
     Object.assign(this.state, { streamId: stream.id, title: stream.title, status: "live" });
     this.recent = await streams.recent(stream.id);
+    await streams.attachRoom(stream.id);
     await this.publishListing();
     liveStreams.set(this.roomId, () => this.clients.length);
     this.unsubscribe = await Promise.all([
@@ -106,18 +107,28 @@ export class StreamRoom extends Room<{
     client.send("history", { messages: this.recent });
     this.broadcast("userJoined", { userId: auth.userId, displayName: auth.displayName }, { except: client });
     this.countViewers();
+    if (auth.userId === this.ownerId) inBackground(this.streams.setOwnerPresent(this.streamId, true), "stream owner");
   }
 
   onLeave(client: Client) {
     const { userId, displayName } = authOf(client);
     this.broadcast("userLeft", { userId, displayName });
     this.countViewers();
+    if (userId === this.ownerId && !this.ownerConnected()) {
+      inBackground(this.streams.setOwnerPresent(this.streamId, false), "stream owner");
+    }
   }
 
   async onDispose() {
     this.unsubscribe.forEach((stop) => stop());
     liveStreams.delete(this.roomId);
     await this.streams.setViewerCount(this.streamId, 0);
+    await this.streams.setOwnerPresent(this.streamId, false);
+  }
+
+  /** The owner may have a second connection (another tab) still open. */
+  private ownerConnected() {
+    return this.clients.some((c) => authOf(c).userId === this.ownerId);
   }
 
   /**

@@ -190,7 +190,7 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     this.timer?.clear();
     const now = new Date();
     const started = await this.calls.start(this.call, now);
-    if (!started.ok) return this.endEarly("insufficient_funds");
+    if (!started.ok) return this.endEarly(started.reason);
     const durationMs = this.calls.timings.durationSec * 1000;
     Object.assign(this.state, { phase: "live", startAt: now.getTime(), endAt: now.getTime() + durationMs });
     this.broadcast("session:start", { startAt: this.state.startAt, endAt: this.state.endAt });

@@ -1,10 +1,11 @@
 import { Counter } from "prom-client";
-import type { DataSource, EntityManager } from "typeorm";
+import { type DataSource, type EntityManager, Not } from "typeorm";
 import { Call, type CallChoice, type CallEndReason, Match } from "../entities";
 import { registry } from "../metrics";
 import { AppError, conflict, forbidden, notFound } from "./errors";
 import { QUEUE_FEE, type Bucket } from "./matchmaking";
 import { type RoomAnswer, type RoomGateway, unwrapAnswer } from "./room-gateway";
+import type { ProcessLeases } from "./process-leases";
 import type { WalletService } from "./wallet";
 
 export interface CallTimings {
@@ -60,6 +61,7 @@ export class CallService {
     private readonly rooms: RoomGateway,
     private readonly startListener: CallStartListener,
     readonly timings: CallTimings,
+    private readonly leases: ProcessLeases,
   ) {}
 
   // ---- HTTP door -------------------------------------------------------
@@ -84,21 +86,34 @@ export class CallService {
 
   /**
    * Records a new call between two paired users (seat 0 = `userA`, who waited
-   * longer), hosted by `roomId`: one INSERT, made by the call's room as it is created.
+   * longer), hosted by `roomId` on this process: one INSERT, made by the call's
+   * room as it is created.
    */
   async open(input: { callId: string; userA: string; userB: string; bucket: Bucket; roomId: string }): Promise<Call> {
     const { callId, userA, userB, bucket, roomId } = input;
     const [row] = await this.dataSource.query(
-      `INSERT INTO calls (id, user_a, user_b, region, language, room_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-      [callId, userA, userB, bucket.region, bucket.language, roomId],
+      `INSERT INTO calls (id, user_a, user_b, region, language, room_id, process_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [callId, userA, userB, bucket.region, bucket.language, roomId, this.leases.processId],
     );
     return this.dataSource.getRepository(Call).create(fromColumns(row));
   }
 
-  /** Both peers are in: charge both fees atomically (one key per call and user), then go live. */
-  async start(call: Call, at: Date): Promise<{ ok: true } | { ok: false; reason: "insufficient_funds" }> {
+  /**
+   * Both peers are in: go live and charge both fees atomically (one key per call
+   * and user). A call a sweep has ended meanwhile (its process was thought dead)
+   * charges nothing.
+   */
+  async start(call: Call, at: Date): Promise<{ ok: true } | { ok: false; reason: "insufficient_funds" | "crashed" }> {
+    let swept = false;
     try {
       await this.dataSource.transaction(async (m) => {
+        const { affected } = await m.update(
+          Call,
+          { id: call.id, phase: "connecting" },
+          { phase: "live", startedAt: at },
+        );
+        if (!affected) return void (swept = true);
         await this.wallet.apply(
           [call.userA, call.userB].map((userId) => ({
             userId,
@@ -110,12 +125,12 @@ export class CallService {
           })),
           m,
         );
-        await m.update(Call, { id: call.id }, { phase: "live", startedAt: at });
       });
     } catch (err) {
       if (err instanceof AppError && err.status === 402) return { ok: false, reason: "insufficient_funds" };
       throw err;
     }
+    if (swept) return { ok: false, reason: "crashed" };
     callsStarted.inc();
     this.startListener.announceCallStart({
       callId: call.id,
@@ -129,7 +144,7 @@ export class CallService {
   async finishTalk(callId: string, reason: "completed" | "hung_up", at: Date): Promise<void> {
     await this.dataSource
       .getRepository(Call)
-      .update({ id: callId }, { phase: "choosing", endReason: reason, talkEndedAt: at });
+      .update({ id: callId, phase: "live" }, { phase: "choosing", endReason: reason, talkEndedAt: at });
     callsEnded.inc({ reason });
   }
 
@@ -165,20 +180,60 @@ export class CallService {
    */
   async end(callId: string, reason: CallEndReason, refundUserIds: string[] = []): Promise<void> {
     await this.dataSource.transaction(async (m) => {
-      await m.update(Call, { id: callId }, { phase: "ended", endReason: reason, endedAt: new Date() });
+      const { affected } = await m.update(
+        Call,
+        { id: callId, phase: Not("ended") },
+        { phase: "ended", endReason: reason, endedAt: new Date() },
+      );
+      if (!affected) return; // ended already (a sweep): its refunds were decided then
       if (refundUserIds.length) await this.refund(m, callId, refundUserIds);
     });
     callsEnded.inc({ reason });
   }
 
-  /** Calls a crash left open: nothing more can happen in them. */
-  async sweepStale(): Promise<number> {
-    const rows = await this.dataSource.query(
-      `UPDATE calls SET phase = 'ended', end_reason = coalesce(end_reason, 'shutdown'), ended_at = now()
-       WHERE phase <> 'ended' AND created_at < now() - make_interval(secs => $1) RETURNING id`,
-      [this.timings.joinTimeoutSec + this.timings.durationSec + this.timings.choiceTimeoutSec + 60],
+  /** Processes hosting calls that are not over yet. */
+  async openProcessIds(): Promise<string[]> {
+    const rows: Array<{ process_id: string }> = await this.dataSource.query(
+      `SELECT DISTINCT process_id FROM calls WHERE phase <> 'ended' AND process_id IS NOT NULL`,
     );
+    return rows.map((r) => r.process_id);
+  }
+
+  /**
+   * Calls whose process died: nothing more can happen in them. A call still
+   * connecting or live ends as `crashed` and its charged fees are refunded (the
+   * talk time it was paid for did not happen); a call in its choice closes as
+   * the choice timer would have (a missing choice is a PASS). Rows from before
+   * process ids were recorded are only taken once they are older than any
+   * call can last. Safe to run twice or on two processes at once: each ending
+   * is a conditional UPDATE and each refund has its idempotency key.
+   */
+  async sweep(deadProcessIds: string[]): Promise<number> {
+    const { joinTimeoutSec, durationSec, choiceTimeoutSec } = this.timings;
+    const rows: Array<{ id: string; phase: string }> = await this.dataSource.query(
+      `SELECT id, phase FROM calls WHERE phase <> 'ended' AND (process_id = ANY($1::varchar[])
+         OR (process_id IS NULL AND created_at < now() - make_interval(secs => $2)))`,
+      [deadProcessIds, joinTimeoutSec + durationSec + choiceTimeoutSec + 60],
+    );
+    for (const { id, phase } of rows) {
+      if (phase === "choosing") await this.resolve(id);
+      else await this.endCrashed(id);
+    }
     return rows.length;
+  }
+
+  private async endCrashed(callId: string): Promise<void> {
+    const ended = await this.dataSource.transaction(async (m) => {
+      const [rows]: [Array<{ user_a: string; user_b: string }>] = await m.query(
+        `UPDATE calls SET phase = 'ended', end_reason = 'crashed', ended_at = now()
+         WHERE id = $1 AND phase IN ('connecting', 'live') RETURNING user_a, user_b`,
+        [callId],
+      );
+      if (!rows.length) return false;
+      await this.refund(m, callId, [rows[0].user_a, rows[0].user_b]);
+      return true;
+    });
+    if (ended) callsEnded.inc({ reason: "crashed" });
   }
 
   private async refund(m: EntityManager, callId: string, userIds: string[]) {

@@ -19,8 +19,10 @@ import { MatchmakingService } from "./matchmaking";
 import { ModerationService } from "./moderation";
 import { PaymentsService } from "./payments";
 import { PlaySessionService } from "./play-sessions";
+import { ProcessLeases } from "./process-leases";
 import type { RoomGateway } from "./room-gateway";
 import { StreamService } from "./streams";
+import { Sweeper } from "./sweeper";
 import { TipService } from "./tips";
 import { TurnService } from "./turn";
 import { UserService } from "./users";
@@ -59,10 +61,13 @@ export interface Services {
   calls: CallService;
   matches: MatchService;
   streams: StreamService;
+  leases: ProcessLeases;
+  sweeper: Sweeper;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
   const { config, dataSource, presence, redis } = deps;
+  const leases = new ProcessLeases(presence, config.REDIS_KEY_PREFIX, config.PROCESS_LEASE_TTL_SEC);
   const authState = new AuthStateCache(dataSource, presence);
   const auth = new AuthService({
     dataSource,
@@ -76,12 +81,19 @@ export function createServices(deps: ServiceDependencies): Services {
   const events = new DomainEvents(presence);
   const wallet = new WalletService(dataSource);
   const games = new GameService(dataSource, config.ASSET_STORAGE_ROOT, config.ASSET_UPLOAD_LIMIT_MB * 1024 * 1024);
-  const play = new PlaySessionService(dataSource, wallet, deps.rooms, presence, {
-    sessionSecret: config.SESSION_JWT_SECRET,
-    sessionTtlSec: config.SESSION_JWT_TTL_SEC,
-    heartbeatIntervalSec: config.HEARTBEAT_INTERVAL_SEC,
-    billingPeriodSec: config.PLAY_BILLING_PERIOD_SEC,
-  });
+  const play = new PlaySessionService(
+    dataSource,
+    wallet,
+    deps.rooms,
+    presence,
+    {
+      sessionSecret: config.SESSION_JWT_SECRET,
+      sessionTtlSec: config.SESSION_JWT_TTL_SEC,
+      heartbeatIntervalSec: config.HEARTBEAT_INTERVAL_SEC,
+      billingPeriodSec: config.PLAY_BILLING_PERIOD_SEC,
+    },
+    leases,
+  );
   const blocks = new BlockService(dataSource);
   const moderation = new ModerationService({
     dataSource,
@@ -92,6 +104,45 @@ export function createServices(deps: ServiceDependencies): Services {
   });
   const hive = new HiveClient(config.HIVE_API_URL, config.HIVE_API_KEY, deps.logger.child({ module: "hive" }));
   const stripe = config.STRIPE_SECRET_KEY ? createStripe(config.STRIPE_SECRET_KEY, config.STRIPE_API_URL) : undefined;
+  const matchmaking = new MatchmakingService({
+    dataSource,
+    presence,
+    regions: config.MATCH_REGIONS,
+    repeatCooldownSec: config.MATCH_REPEAT_COOLDOWN_SEC,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    leases,
+  });
+  const calls = new CallService(
+    dataSource,
+    wallet,
+    deps.rooms,
+    hive,
+    {
+      durationSec: config.CALL_DURATION_SEC,
+      choiceTimeoutSec: config.CHOICE_TIMEOUT_SEC,
+      joinTimeoutSec: config.CALL_JOIN_TIMEOUT_SEC,
+      reconnectSec: config.CALL_RECONNECT_SEC,
+    },
+    leases,
+  );
+  const streams = new StreamService(
+    dataSource,
+    events,
+    presence,
+    config.REDIS_KEY_PREFIX,
+    leases,
+    config.STREAM_OWNER_GRACE_SEC,
+  );
+  const sweeper = new Sweeper({
+    leases,
+    calls,
+    play,
+    streams,
+    matchmaking,
+    redis,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    logger: deps.logger.child({ module: "sweeper" }),
+  });
   return {
     auth,
     users: new UserService(dataSource, auth, authState),
@@ -114,21 +165,12 @@ export function createServices(deps: ServiceDependencies): Services {
     blocks,
     moderation,
     hive,
-    matchmaking: new MatchmakingService({
-      dataSource,
-      presence,
-      regions: config.MATCH_REGIONS,
-      repeatCooldownSec: config.MATCH_REPEAT_COOLDOWN_SEC,
-      keyPrefix: config.REDIS_KEY_PREFIX,
-    }),
-    calls: new CallService(dataSource, wallet, deps.rooms, hive, {
-      durationSec: config.CALL_DURATION_SEC,
-      choiceTimeoutSec: config.CHOICE_TIMEOUT_SEC,
-      joinTimeoutSec: config.CALL_JOIN_TIMEOUT_SEC,
-      reconnectSec: config.CALL_RECONNECT_SEC,
-    }),
+    matchmaking,
+    calls,
     matches: new MatchService(dataSource, events, (a, b) => blocks.isBlockedEitherWay(a, b)),
-    streams: new StreamService(dataSource, events, presence, config.REDIS_KEY_PREFIX),
+    streams,
+    leases,
+    sweeper,
   };
 }
 
@@ -150,8 +192,6 @@ export async function startServices(services: Services, config: Config): Promise
   await services.authState.start();
   await services.moderation.start();
   await services.play.live.start();
-  await services.play.sweepStale();
-  await services.calls.sweepStale();
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   }

@@ -2,6 +2,7 @@ import type { Presence } from "@colyseus/core";
 import type { DataSource } from "typeorm";
 import { BLOCKED_EITHER_WAY_SQL } from "./blocks";
 import { AppError, badRequest, conflict } from "./errors";
+import type { ProcessLeases } from "./process-leases";
 
 /** Tokens a call costs each participant, charged when the call starts. */
 export const QUEUE_FEE = 1;
@@ -23,9 +24,15 @@ export interface MatchmakingDependencies {
   regions: string[];
   repeatCooldownSec: number;
   keyPrefix: string;
+  leases: ProcessLeases;
+  /** How long a queued marker outlives its last refresh (QUEUED_MARKER_TTL_SEC; shorter in tests). */
+  markerTtlSec?: number;
 }
 
-/** How long a "queued" marker outlives its last refresh (a crashed process's markers fade by then). */
+/**
+ * How long a "queued" marker outlives its last refresh: a backstop only, since
+ * the sweep removes a dead process's markers as soon as its lease is gone.
+ */
 const QUEUED_MARKER_TTL_SEC = 120;
 
 /**
@@ -86,27 +93,53 @@ export class MatchmakingService {
     return (row.avoid as Array<[string, number | null]>).map(([id, until]) => [id, until ?? FOREVER]);
   }
 
-  /** Marks the user as queued (any bucket, any process); false if they already are. */
+  /**
+   * Marks the user as queued (any bucket, any process); false if they already
+   * are. Only a successful mark sets the expiry: a refused retry must not push
+   * the existing marker's end further away. The marker is listed under this
+   * process, so it goes when the process dies.
+   */
   async markQueued(userId: string): Promise<boolean> {
     const key = this.queuedKey(userId);
-    const [count] = await Promise.all([
-      this.deps.presence.incr(key),
-      this.deps.presence.expire(key, QUEUED_MARKER_TTL_SEC),
-    ]);
+    const count = await this.deps.presence.incr(key);
     if (count > 1) {
       await this.deps.presence.decr(key);
       return false;
     }
+    await Promise.all([
+      this.deps.presence.expire(key, this.markerTtlSec),
+      this.deps.presence.sadd(this.processMarkersKey(this.deps.leases.processId), userId),
+    ]);
     return true;
   }
 
   /** Keeps the markers of users still waiting from fading. */
   async refreshQueued(userIds: Iterable<string>): Promise<void> {
-    await Promise.all([...userIds].map((id) => this.deps.presence.expire(this.queuedKey(id), QUEUED_MARKER_TTL_SEC)));
+    await Promise.all([...userIds].map((id) => this.deps.presence.expire(this.queuedKey(id), this.markerTtlSec)));
   }
 
   async unmarkQueued(userId: string): Promise<void> {
-    await this.deps.presence.del(this.queuedKey(userId));
+    await Promise.all([
+      this.deps.presence.del(this.queuedKey(userId)),
+      this.deps.presence.srem(this.processMarkersKey(this.deps.leases.processId), userId),
+    ]);
+  }
+
+  /** Removes the queue markers a dead process left: its waiters may queue again at once. */
+  async clearMarkersOf(processId: string): Promise<number> {
+    const setKey = this.processMarkersKey(processId);
+    const userIds = await this.deps.presence.smembers(setKey);
+    await Promise.all(userIds.map((id) => this.deps.presence.del(this.queuedKey(id))));
+    await this.deps.presence.del(setKey);
+    return userIds.length;
+  }
+
+  private processMarkersKey(processId: string) {
+    return `${this.deps.keyPrefix}queued-by:${processId}`;
+  }
+
+  private get markerTtlSec() {
+    return this.deps.markerTtlSec ?? QUEUED_MARKER_TTL_SEC;
   }
 
   private queuedKey(userId: string) {

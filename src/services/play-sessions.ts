@@ -1,12 +1,13 @@
 import type { Presence } from "@colyseus/core";
 import { Counter } from "prom-client";
-import { type DataSource, LessThan } from "typeorm";
+import type { DataSource } from "typeorm";
 import { Game, PlaySession, type PlaySessionStatus } from "../entities";
 import { registry } from "../metrics";
 import { AppError, conflict, forbidden, isUniqueViolation, notFound, unauthorized } from "./errors";
 import { signSessionToken, verifySessionToken } from "./session-tokens";
 import { type RoomAnswer, type RoomGateway, unwrapAnswer } from "./room-gateway";
 import { SharedCache } from "./shared-cache";
+import type { ProcessLeases } from "./process-leases";
 import type { WalletService } from "./wallet";
 
 export type EndReason = Exclude<PlaySessionStatus, "live">;
@@ -70,6 +71,7 @@ export class PlaySessionService {
     private readonly rooms: RoomGateway,
     presence: Presence,
     readonly config: PlayConfig,
+    private readonly leases: ProcessLeases,
   ) {
     this.live = new SharedCache(presence, "arcadia:play-session", async (sessionId) => {
       const s = await this.dataSource.getRepository(PlaySession).findOne({ where: { id: sessionId } });
@@ -113,6 +115,7 @@ export class PlaySessionService {
   /**
    * Opens a session: one live session per user (409 naming it), and for paid
    * games the first period is charged in the same transaction (402 if short).
+   * It belongs to this process until a room elsewhere attaches it.
    */
   async begin(userId: string, gameId: string, roomId?: string): Promise<PlaySession> {
     const game = await this.dataSource.getRepository(Game).findOne({ where: { id: gameId } });
@@ -125,6 +128,7 @@ export class PlaySessionService {
             userId,
             gameId,
             roomId: roomId ?? null,
+            processId: this.leases.processId,
             pricePerPeriod: game.pricePerMinute,
             startedAt: now,
             lastHeartbeatAt: now,
@@ -149,7 +153,7 @@ export class PlaySessionService {
 
   async attachRoom(sessionId: string, roomId: string): Promise<PlaySession> {
     const repo = this.dataSource.getRepository(PlaySession);
-    await repo.update({ id: sessionId, status: "live" }, { roomId });
+    await repo.update({ id: sessionId, status: "live" }, { roomId, processId: this.leases.processId });
     return repo.findOneOrFail({ where: { id: sessionId } });
   }
 
@@ -221,16 +225,31 @@ export class PlaySessionService {
     return this.dataSource.getRepository(PlaySession).findOne({ where: { id: sessionId } });
   }
 
+  /** Processes hosting live sessions. */
+  async openProcessIds(): Promise<string[]> {
+    const rows: Array<{ process_id: string }> = await this.dataSource.query(
+      `SELECT DISTINCT process_id FROM play_sessions WHERE status = 'live' AND process_id IS NOT NULL`,
+    );
+    return rows.map((r) => r.process_id);
+  }
+
   /**
-   * Sessions left live by a crash or restart: no heartbeat for two intervals
-   * (plus a grace second), and no room that would have expired them. Closed
-   * as expired, billed up to their last heartbeat.
+   * Sessions whose process died (no room can expire them any more): closed as
+   * expired, billed up to their last heartbeat. Rows from before process ids
+   * were recorded are taken once they missed two heartbeats (plus a second).
    */
-  async sweepStale(now = new Date()): Promise<number> {
+  async sweep(deadProcessIds: string[], now = new Date()): Promise<number> {
     const cutoff = new Date(now.getTime() - (2 * this.config.heartbeatIntervalSec + 1) * 1000);
     const stale = await this.dataSource
       .getRepository(PlaySession)
-      .find({ where: { status: "live", lastHeartbeatAt: LessThan(cutoff) }, take: 500 });
+      .createQueryBuilder("s")
+      .where("s.status = 'live'")
+      .andWhere("(s.processId = ANY(:dead) OR (s.processId IS NULL AND s.lastHeartbeatAt < :cutoff))", {
+        dead: deadProcessIds,
+        cutoff,
+      })
+      .limit(500)
+      .getMany();
     for (const s of stale) await this.finish(s.id, "expired", s.lastHeartbeatAt);
     return stale.length;
   }

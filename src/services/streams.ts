@@ -5,6 +5,7 @@ import { type Role, Stream, StreamMessage } from "../entities";
 import { registry } from "../metrics";
 import { AppError, conflict, forbidden, isUniqueViolation, notFound } from "./errors";
 import type { DomainEvents } from "./events";
+import type { ProcessLeases } from "./process-leases";
 
 export interface StreamView {
   id: string;
@@ -54,6 +55,9 @@ export class StreamService {
     private readonly events: DomainEvents,
     private readonly presence: Presence,
     private readonly keyPrefix: string,
+    private readonly leases: ProcessLeases,
+    /** A live stream whose owner has been away this long ends. */
+    private readonly ownerGraceSec: number,
   ) {}
 
   async create(owner: Actor, input: { title: string; description?: string }): Promise<StreamView> {
@@ -121,6 +125,72 @@ export class StreamService {
     await this.dataSource
       .getRepository(Stream)
       .update({ id: streamId, status: "live" }, { status: "ended", endedAt: new Date() });
+    await this.announceEnded(streamId);
+  }
+
+  // ---- room side: which process hosts it, whether the owner is there -------
+
+  /** The stream's room runs on this process now. */
+  async attachRoom(streamId: string): Promise<void> {
+    await this.dataSource.getRepository(Stream).update({ id: streamId }, { processId: this.leases.processId });
+  }
+
+  /** The owner joined (present) or left the room (the grace starts); kept as it was if unchanged. */
+  async setOwnerPresent(streamId: string, present: boolean): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE streams SET owner_left_at = CASE WHEN $2 THEN NULL ELSE coalesce(owner_left_at, now()) END WHERE id = $1`,
+      [streamId, present],
+    );
+  }
+
+  // ---- sweep ------------------------------------------------------------------
+
+  /** Processes hosting the rooms of live streams. */
+  async openProcessIds(): Promise<string[]> {
+    const rows: Array<{ process_id: string }> = await this.dataSource.query(
+      `SELECT DISTINCT process_id FROM streams WHERE status = 'live' AND process_id IS NOT NULL`,
+    );
+    return rows.map((r) => r.process_id);
+  }
+
+  /**
+   * What dead processes left: a stream whose room died has no owner connected
+   * (the grace starts now) and no viewers (its count goes); a live stream whose
+   * owner has been away longer than the grace ends, as if the owner ended it.
+   * Answers how many streams ended.
+   */
+  async sweep(deadProcessIds: string[]): Promise<number> {
+    await this.dataSource.query(
+      `UPDATE streams SET owner_left_at = now() WHERE status = 'live' AND owner_left_at IS NULL
+         AND (process_id IS NULL OR process_id = ANY($1::varchar[]))`,
+      [deadProcessIds],
+    );
+    await this.dropStaleViewerCounts(deadProcessIds);
+    const [ended]: [Array<{ id: string }>] = await this.dataSource.query(
+      `UPDATE streams SET status = 'ended', ended_at = now()
+       WHERE status = 'live' AND owner_left_at < now() - make_interval(secs => $1) RETURNING id`,
+      [this.ownerGraceSec],
+    );
+    for (const { id } of ended) await this.announceEnded(id);
+    return ended.length;
+  }
+
+  /** Counts left by rooms that died, or by streams that ended meanwhile. */
+  private async dropStaleViewerCounts(deadProcessIds: string[]) {
+    const streamIds = Object.keys((await this.presence.hgetall(this.viewersKey())) ?? {});
+    if (!streamIds.length) return;
+    const kept: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT id FROM streams WHERE id = ANY($1::uuid[]) AND status = 'live'
+         AND process_id IS NOT NULL AND NOT (process_id = ANY($2::varchar[]))`,
+      [streamIds, deadProcessIds],
+    );
+    const keep = new Set(kept.map((r) => r.id));
+    await Promise.all(streamIds.filter((id) => !keep.has(id)).map((id) => this.presence.hdel(this.viewersKey(), id)));
+  }
+
+  /** Tells the stream's room (any process): it informs the viewers and closes. */
+  private async announceEnded(streamId: string) {
+    await this.presence.hdel(this.viewersKey(), streamId);
     await this.events.publish("stream.ended", streamId, { streamId });
   }
 
