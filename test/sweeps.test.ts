@@ -148,6 +148,31 @@ describe("sweeps after a dead process", () => {
     await t.fetch("/api/play/stop", { method: "POST", headers: bearer(started.body.sessionToken) });
   });
 
+  it("bills a dead process's paid session to its last heartbeat, and nothing after it ended", async () => {
+    const player = await chatter(t, "Payer", 20);
+    const game = await demoGame(t, "whack-arena-deluxe");
+    const price = game.pricePerMinute;
+    const { play, wallet } = t.app.services;
+    const session = await play.begin(player.user.id, game.id, "gone-room");
+    // Started 3.5 s ago (1 s periods in tests), last heartbeat 1.5 s after the start: two periods are due.
+    const startedAt = new Date(Date.now() - 3500);
+    await t.app.dataSource
+      .getRepository(PlaySession)
+      .update(
+        { id: session.id },
+        { processId: deadProcess(), startedAt, lastHeartbeatAt: new Date(startedAt.getTime() + 1500) },
+      );
+    await sweep();
+    const row = await t.app.dataSource.getRepository(PlaySession).findOneByOrFail({ id: session.id });
+    assert.equal(row.status, "expired");
+    assert.equal(row.charged, 2 * price);
+    assert.equal(await wallet.balance(player.user.id), 20 - 2 * price);
+    // The room of a process taken for dead may still tick: an ended session bills nothing more.
+    await play.settle(session.id, new Date(Date.now() + 10_000));
+    assert.equal(await wallet.balance(player.user.id), 20 - 2 * price);
+    await assertWalletInvariant(player.user.id);
+  });
+
   it("resets the viewer count of a stream whose room died, and ends it once its owner was away longer than the grace", async () => {
     const owner = await chatter(t, "Streamer", 0);
     const res = await t.fetch("/api/streams", json({ title: "Orphaned" }, bearer(owner.accessToken)));

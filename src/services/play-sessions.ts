@@ -175,14 +175,19 @@ export class PlaySessionService {
     const due = Math.floor((until.getTime() - session.startedAt.getTime()) / (this.config.billingPeriodSec * 1000)) + 1;
     for (let period = session.periodsBilled + 1; period <= due; period++) {
       try {
-        await this.dataSource.transaction(async (m) => {
+        const over = await this.dataSource.transaction(async (m) => {
+          // An ended session bills nothing more (a sweep may have ended it while its room still ticks).
+          const [row] = await m.query(`SELECT status FROM play_sessions WHERE id = $1 FOR UPDATE`, [sessionId]);
+          if (row?.status !== "live") return true;
           const { replayed } = await this.wallet.apply([this.periodCharge(session, period)], m);
-          if (replayed) return;
+          if (replayed) return false;
           await m.query(
             `UPDATE play_sessions SET periods_billed = GREATEST(periods_billed, $2), charged = charged + $3 WHERE id = $1`,
             [sessionId, period, session.pricePerPeriod],
           );
+          return false;
         });
+        if (over) break;
       } catch (err) {
         if (err instanceof AppError && err.status === 402) return false;
         throw err;
