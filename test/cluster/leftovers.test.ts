@@ -126,9 +126,9 @@ describe("cluster: what a killed process leaves behind", function () {
   }
 
   /** A queue join on `server` that is admitted (then left): false while refused. */
-  async function admitted(server: ServerProcess, token: string, refusal: RegExp) {
+  async function admitted(server: ServerProcess, token: string, refusal: RegExp, language = "zz") {
     try {
-      const room = await sdkOn(server, token).joinOrCreate("match_queue", { region: "eu", language: "zz" });
+      const room = await sdkOn(server, token).joinOrCreate("match_queue", { region: "eu", language });
       room.onMessage("*", () => {});
       await room.leave();
       return true;
@@ -189,7 +189,7 @@ describe("cluster: what a killed process leaves behind", function () {
 
     const timings = {
       callFreed: await until("Ann may queue", killedAt, () => admitted(b!, ann.accessToken, /IN_CALL/)),
-      markerFreed: await until("Cat may queue", killedAt, () => admitted(b!, cat.accessToken, /ALREADY_QUEUED/)),
+      markerFreed: await until("Cat may queue", killedAt, () => admitted(b!, cat.accessToken, /ALREADY_QUEUED/, "lw")),
       playFreed: await until("Dan may play", killedAt, async () => {
         const res = await post(b!, "/api/play/start", { gameId: game.id }, dan.accessToken);
         if (res.status !== 201) assert.equal(res.status, 409, await res.text());
