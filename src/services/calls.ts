@@ -142,10 +142,10 @@ export class CallService {
 
   /** The talk is over (timer or `end`): the choice opens. */
   async finishTalk(callId: string, reason: "completed" | "hung_up", at: Date): Promise<void> {
-    await this.dataSource
+    const { affected } = await this.dataSource
       .getRepository(Call)
       .update({ id: callId, phase: "live" }, { phase: "choosing", endReason: reason, talkEndedAt: at });
-    callsEnded.inc({ reason });
+    if (affected) callsEnded.inc({ reason });
   }
 
   /** Records a choice unless one stands already (one UPDATE); answers the standing choice and whether both chose. */
@@ -179,16 +179,17 @@ export class CallService {
    * the fee of the peer who did nothing wrong (`refundUserIds`).
    */
   async end(callId: string, reason: CallEndReason, refundUserIds: string[] = []): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
+    const ended = await this.dataSource.transaction(async (m) => {
       const { affected } = await m.update(
         Call,
         { id: callId, phase: Not("ended") },
         { phase: "ended", endReason: reason, endedAt: new Date() },
       );
-      if (!affected) return; // ended already (a sweep): its refunds were decided then
+      if (!affected) return false; // ended already (a sweep): its refunds were decided then
       if (refundUserIds.length) await this.refund(m, callId, refundUserIds);
+      return true;
     });
-    callsEnded.inc({ reason });
+    if (ended) callsEnded.inc({ reason });
   }
 
   /** Processes hosting calls that are not over yet. */
