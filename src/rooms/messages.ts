@@ -37,4 +37,4 @@ export function validated<S extends z.ZodType>(
 
 /** The `"*"` handler of every room: an unknown type gets an error reply instead of Colyseus closing the client. */
 export const unknownMessage = (client: Client, type: string | number) =>
-  sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${type}`);
+  sendError(client, "UNKNOWN_MESSAGE", `Unknown message ${String(type).slice(0, 64)}`);
