@@ -6,6 +6,8 @@ import { AppError } from "../services/errors";
 import type { EndReason, PlaySessionService, SessionGrant, StopResult } from "../services/play-sessions";
 import type { RoomAnswer } from "../services/room-gateway";
 import { authenticateRoomClient, type RoomAuth } from "./auth";
+import { NoPayload, sendError, unknownMessage, validated } from "./messages";
+import { MessageRateLimiter } from "./rate-limit";
 import { PlaySessionState } from "./schema/PlaySessionState";
 import { Serial } from "./serial";
 import { roomServices } from "./services";
@@ -37,16 +39,24 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
   /** One change at a time: heartbeats, ticks and stops never interleave. */
   private readonly serial = new Serial("play_session");
 
+  /** Legit clients beat every HEARTBEAT_INTERVAL_SEC and stop once: anything faster is refused before any database work. */
+  private readonly beatLimit = new MessageRateLimiter(3, 1);
+  private readonly stopLimit = new MessageRateLimiter(2, 0.2);
+  maxMessagesPerSecond = 20;
+
   messages = {
-    heartbeat: async (client: Client) => {
+    heartbeat: validated("heartbeat", NoPayload, async (client) => {
+      if (!this.beatLimit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Too many heartbeats");
       const answer = await this.heartbeat();
       if (answer.ok) client.send("session", { sessionId: this.state.sessionId, ...answer.value });
-      else client.send("error", { code: answer.code, message: answer.message });
-    },
-    stop: async (client: Client) => {
+      else sendError(client, answer.code, answer.message);
+    }),
+    stop: validated("stop", NoPayload, async (client) => {
+      if (!this.stopLimit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Too many stops");
       const answer = await this.stop();
-      if (!answer.ok) client.send("error", { code: answer.code, message: answer.message });
-    },
+      if (!answer.ok) sendError(client, answer.code, answer.message);
+    }),
+    "*": unknownMessage,
   };
 
   async onCreate(options: CreateOptions) {

@@ -9,7 +9,7 @@ import type { ModerationAction } from "../services/events";
 import type { RoomAnswer } from "../services/room-gateway";
 import { CleanText } from "../services/text";
 import type { RoomAuth } from "./auth";
-import { sendError, unknownMessage, validated } from "./messages";
+import { NoPayload, sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { VideoCallState } from "./schema/VideoCallState";
 import { Serial } from "./serial";
@@ -76,6 +76,8 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
   }
   maxClients = 2;
   state = new VideoCallState();
+  /** The per-connection ceiling sits above the signaling bucket (60 at once): trickle ICE sends candidates in bursts. */
+  maxMessagesPerSecond = 100;
 
   private calls!: CallService;
   private call!: Call;
@@ -95,7 +97,7 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     candidate: validated("candidate", Candidate, (c, m) => this.relay(c, "candidate", m, this.signaling)),
     chat: validated("chat", Chat, (c, { text }) => this.relay(c, "chat", { text, at: Date.now() }, this.chatLimit)),
     reaction: validated("reaction", Reaction, (c, m) => this.relay(c, "reaction", m, this.reactionLimit)),
-    end: validated("end", z.undefined().or(z.strictObject({})), (client) =>
+    end: validated("end", NoPayload, (client) =>
       this.serial.run(async () => {
         if (this.state.phase !== "live") return sendError(client, "CALL_NOT_LIVE", "The call is not live");
         await this.finishTalk("hung_up");

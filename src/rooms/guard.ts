@@ -9,8 +9,7 @@ import {
   ServerError,
 } from "@colyseus/core";
 import { AppError } from "../services/errors";
-import { isUnavailable } from "../services/unavailable";
-import { sendError, unknownMessage } from "./messages";
+import { errorReply, sendError, unknownMessage } from "./messages";
 
 /**
  * The per-connection ceiling of every room unless it sets its own: far above
@@ -18,14 +17,6 @@ import { sendError, unknownMessage } from "./messages";
  * flood reaches it. Colyseus then closes the connection with 4002.
  */
 export const DEFAULT_MESSAGES_PER_SECOND = 50;
-
-/** What an error becomes in an `error {code, message}` reply. */
-export function errorReply(err: unknown): { code: string; message: string } {
-  if (err instanceof AppError) return { code: err.code, message: err.message };
-  if (isUnavailable(err))
-    return { code: "UNAVAILABLE", message: "A backing service is unavailable; try again shortly" };
-  return { code: "INTERNAL", message: "Something went wrong; try again" };
-}
 
 type RoomClass = abstract new (...args: any[]) => Room<any>;
 
