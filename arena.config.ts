@@ -29,7 +29,10 @@ export interface ServerOptions {
 export function createServer(deps: HttpDependencies, options: ServerOptions): Server {
   const { config, logger } = deps;
   const redisUrl = config.REDIS_URL;
-  setRoomServices(deps.services);
+  setRoomServices(deps.services, {
+    seatReservationSec: config.ROOM_SEAT_RESERVATION_SEC,
+    createCap: config.ROOM_CREATE_CAP,
+  });
   guardCloseReasons();
   return defineServer({
     rooms: {

@@ -85,6 +85,10 @@ const envSchema = z.object({
   CALL_JOIN_TIMEOUT_SEC: seconds.default(15),
   /** How long a dropped peer may take to reconnect before the call ends. */
   CALL_RECONNECT_SEC: seconds.default(10),
+  /** A room seat must be taken within this; a room nobody joined is disposed after it. */
+  ROOM_SEAT_RESERVATION_SEC: seconds.default(15),
+  /** Rooms one user may have created and not yet joined (cluster-wide, in presence). */
+  ROOM_CREATE_CAP: z.coerce.number().int().positive().default(5),
   /** Two users who were just matched are not paired again for this long. */
   MATCH_REPEAT_COOLDOWN_SEC: seconds.default(600),
   /** Where verification codes go in production (an email/SMS gateway); unset = the log. */

@@ -1,5 +1,12 @@
-import { type Client, type IRoomCache, LobbyRoom as ColyseusLobbyRoom, ServerError } from "@colyseus/core";
+import {
+  type AuthContext,
+  type Client,
+  type IRoomCache,
+  LobbyRoom as ColyseusLobbyRoom,
+  ServerError,
+} from "@colyseus/core";
 import { z } from "zod";
+import { refuseCreate } from "./creation";
 import { sendError } from "./messages";
 
 /** What a lobby client may filter by: a room name and exact metadata values (scalars). */
@@ -16,6 +23,12 @@ const JoinOptions = z.object({ filter: Filter.optional() });
  * without metadata never match a metadata filter instead of throwing.
  */
 export class LobbyRoom extends ColyseusLobbyRoom {
+  /** Anyone may join, without a token; one lobby, so `create` is refused. */
+  static async onAuth(_token: string, _options: unknown, ctx: AuthContext) {
+    refuseCreate(ctx, "lobby");
+    return true;
+  }
+
   async onCreate(options: unknown) {
     await super.onCreate(options);
     // Replaces the built-in unchecked handler registered by super.onCreate.

@@ -10,6 +10,7 @@ import {
 } from "@colyseus/core";
 import { AppError } from "../services/errors";
 import { errorReply, sendError, unknownMessage } from "./messages";
+import { roomSettings } from "./services";
 
 /**
  * The per-connection ceiling of every room unless it sets its own: far above
@@ -28,7 +29,8 @@ type RoomClass = abstract new (...args: any[]) => Room<any>;
  *   failed message is answered `error {code: UNAVAILABLE|INTERNAL|<AppError>}`.
  * - a `"*"` handler (unless the room has one): an unknown type gets
  *   `error {code:"UNKNOWN_MESSAGE"}` instead of Colyseus closing the socket.
- * - `maxMessagesPerSecond`, unless the room sets its own.
+ * - `maxMessagesPerSecond`, unless the room sets its own, and the seat
+ *   reservation time (ROOM_SEAT_RESERVATION_SEC).
  * - frame decoding: a malformed frame that makes Colyseus's decoder throw
  *   closes that connection instead of escaping the socket's data event.
  */
@@ -37,6 +39,8 @@ export function guardRoom<C extends RoomClass>(Base: C): C {
     constructor(...args: any[]) {
       super(...args);
       if (this.maxMessagesPerSecond === Infinity) this.maxMessagesPerSecond = DEFAULT_MESSAGES_PER_SECOND;
+      // Before Colyseus arms the first auto-dispose timer with it: an unjoined room is gone after this.
+      this.seatReservationTimeout = roomSettings().seatReservationSec;
       const messages = (this as { messages?: Record<string, unknown> }).messages;
       if (!messages?.["*"]) (this as { messages?: unknown }).messages = { ...messages, "*": unknownMessage };
       // Colyseus's private frame dispatcher (bound per client at join), wrapped so it cannot throw into `ws`.
