@@ -1,4 +1,4 @@
-import { type AuthContext, type Client, Room, ServerError } from "@colyseus/core";
+import { type AuthContext, type Client, CloseCode, logger, Room, ServerError } from "@colyseus/core";
 import { Gauge } from "prom-client";
 import type { PlaySession } from "../entities";
 import { registry } from "../metrics";
@@ -215,27 +215,63 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
     );
   }
 
-  /** Ends the session once; later calls (a timer that was already due) get the first ending. */
-  private end(reason: EndReason, billUntil: Date): Promise<StopResult> {
-    this.ending ??= this.endOnce(reason, billUntil);
+  /**
+   * Graceful shutdown (SIGTERM): the session ends now, billed to its last
+   * heartbeat (as after a crash: time after the last proof of play is not
+   * charged), and the player gets `session:ended {reason:"shutdown"}` before
+   * the close (4001). Stored as `expired`. Nothing here may throw: Colyseus
+   * calls it outside the guarded hooks.
+   */
+  onBeforeShutdown() {
+    this.serial.post(async () => {
+      try {
+        if (this.session && this.state.status === "live") {
+          await this.end("expired", new Date(this.state.lastHeartbeatAt), "shutdown");
+        }
+      } catch (err) {
+        logger.error({ err, roomId: this.roomId }, "play session could not end at shutdown; the stale sweep will");
+        this.broadcast("session:ended", { reason: "shutdown", sessionId: this.state.sessionId });
+      } finally {
+        await this.disconnect(CloseCode.SERVER_SHUTDOWN);
+      }
+    });
+  }
+
+  /**
+   * Ends the session once; later calls (a timer that was already due) get the
+   * first ending. A failed ending (the database is down) leaves the session
+   * live: a later stop or expiry tries again.
+   */
+  private end(reason: EndReason, billUntil: Date, announce: string = reason): Promise<StopResult> {
+    this.ending ??= this.endOnce(reason, billUntil, announce).catch((err) => {
+      this.ending = undefined;
+      this.expiry = this.clock.setTimeout(
+        () => this.serial.post(() => this.end("expired", new Date(this.state.lastHeartbeatAt))),
+        END_RETRY_MS,
+      );
+      throw err;
+    });
     return this.ending;
   }
 
-  private async endOnce(reason: EndReason, billUntil: Date): Promise<StopResult> {
+  private async endOnce(reason: EndReason, billUntil: Date, announce: string): Promise<StopResult> {
     this.expiry?.clear();
     this.billingTick?.clear();
     const result = await this.play.finish(this.session!.id, reason, billUntil);
     this.state.status = reason;
     this.state.charged = result.charged;
     liveRooms.delete(this.roomId);
-    this.broadcast("session:ended", { reason, ...result });
-    // Let the message reach the client, then close the room.
-    this.clock.setTimeout(() => void this.disconnect(), 50);
+    this.broadcast("session:ended", { ...result, reason: announce });
+    // Let the message reach the client, then close the room (at shutdown, the caller closes it).
+    if (announce !== "shutdown") this.clock.setTimeout(() => void this.disconnect(), 50);
     return result;
   }
 }
 
 type Delayed = ReturnType<Room["clock"]["setTimeout"]>;
+
+/** After a failed ending (an outage), the room tries again this much later. */
+const END_RETRY_MS = 5_000;
 
 const ended = (): RoomAnswer<never> => ({
   ok: false,
