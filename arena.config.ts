@@ -1,7 +1,10 @@
-import { defineRoom, defineServer, LobbyRoom, type Presence, type Server } from "@colyseus/core";
+import { defineRoom, defineServer, type Presence, type Server } from "@colyseus/core";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import type { Api } from "./src/http/api";
 import { configureHttp, type HttpDependencies } from "./src/http/app";
+import { guardCloseReasons } from "./src/rooms/close-reason";
+import { guardRoom } from "./src/rooms/guard";
+import { LobbyRoom } from "./src/rooms/LobbyRoom";
 import { MatchChatRoom } from "./src/rooms/MatchChatRoom";
 import { MatchQueueRoom } from "./src/rooms/MatchQueueRoom";
 import { RoomNamePartitionedRedisDriver } from "./src/redis-room-driver";
@@ -26,15 +29,20 @@ export interface ServerOptions {
 export function createServer(deps: HttpDependencies, options: ServerOptions): Server {
   const { config, logger } = deps;
   const redisUrl = config.REDIS_URL;
-  setRoomServices(deps.services);
+  setRoomServices(deps.services, {
+    seatReservationSec: config.ROOM_SEAT_RESERVATION_SEC,
+    createCap: config.ROOM_CREATE_CAP,
+  });
+  guardCloseReasons();
   return defineServer({
     rooms: {
-      lobby: defineRoom(LobbyRoom),
-      play_session: defineRoom(PlaySessionRoom),
-      match_queue: defineRoom(MatchQueueRoom).filterBy(["region", "language"]),
-      video_call: defineRoom(VideoCallRoom),
-      match_chat: defineRoom(MatchChatRoom).filterBy(["matchId"]),
-      stream: defineRoom(StreamRoom).filterBy(["streamId"]).enableRealtimeListing(),
+      // Every room goes through guardRoom: no client message, timer or hook can end the process.
+      lobby: defineRoom(guardRoom(LobbyRoom)),
+      play_session: defineRoom(guardRoom(PlaySessionRoom)),
+      match_queue: defineRoom(guardRoom(MatchQueueRoom)).filterBy(["region", "language"]),
+      video_call: defineRoom(guardRoom(VideoCallRoom)),
+      match_chat: defineRoom(guardRoom(MatchChatRoom)).filterBy(["matchId"]),
+      stream: defineRoom(guardRoom(StreamRoom)).filterBy(["streamId"]).enableRealtimeListing(),
     },
     express: (app) => {
       const api = configureHttp(app, deps);

@@ -92,6 +92,10 @@ const envSchema = z.object({
   PROCESS_LEASE_TTL_SEC: z.coerce.number().int().min(3).max(300).default(6),
   /** A live stream whose owner has not been connected to its room for this long ends. */
   STREAM_OWNER_GRACE_SEC: seconds.default(300),
+  /** A room seat must be taken within this; a room nobody joined is disposed after it. */
+  ROOM_SEAT_RESERVATION_SEC: seconds.default(15),
+  /** Rooms one user may have created and not yet joined (cluster-wide, in presence). */
+  ROOM_CREATE_CAP: z.coerce.number().int().positive().default(5),
   /** Two users who were just matched are not paired again for this long. */
   MATCH_REPEAT_COOLDOWN_SEC: seconds.default(600),
   /** Where verification codes go in production (an email/SMS gateway); unset = the log. */

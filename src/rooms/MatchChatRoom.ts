@@ -1,6 +1,7 @@
 import { type AuthContext, type Client, Room } from "@colyseus/core";
 import { z } from "zod";
 import { CleanText } from "../services/text";
+import { refuseCreate } from "./creation";
 import { authenticateRoomClient, idOption, joinCheck, type RoomAuth } from "./auth";
 import { sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
@@ -30,7 +31,8 @@ export class MatchChatRoom extends Room<{ metadata: { matchId: string } }> {
     "*": unknownMessage,
   };
 
-  static async onAuth(token: string, options: unknown, _ctx: AuthContext): Promise<RoomAuth> {
+  static async onAuth(token: string, options: unknown, ctx: AuthContext): Promise<RoomAuth> {
+    refuseCreate(ctx, "match_chat");
     const auth = await authenticateRoomClient(token);
     const matchId = idOption(options, "matchId", "INVALID_MATCH");
     await joinCheck(() => roomServices().matches.forParticipant(matchId, auth.userId));

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { VIDEO_CALL_ROOM } from "../services/calls";
 import { type AvoidEntry, type Bucket, FOREVER } from "../services/matchmaking";
 import { inBackground } from "./background";
+import { refuseCreate } from "./creation";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { sendError } from "./messages";
 import { MatchQueueState } from "./schema/MatchQueueState";
@@ -44,7 +45,8 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
   /** A skipped pair whose cooldown ends re-runs the pairing then. */
   private retryAt = Infinity;
 
-  static async onAuth(token: string, options: unknown, _ctx: AuthContext): Promise<QueueAuth> {
+  static async onAuth(token: string, options: unknown, ctx: AuthContext): Promise<QueueAuth> {
+    refuseCreate(ctx, "match_queue");
     const arrivedAt = Date.now();
     const auth = await authenticateRoomClient(token);
     const { matchmaking } = roomServices();

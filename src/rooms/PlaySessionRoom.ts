@@ -1,4 +1,4 @@
-import { type Client, Room, ServerError } from "@colyseus/core";
+import { type AuthContext, type Client, CloseCode, logger, Room, ServerError } from "@colyseus/core";
 import { Gauge } from "prom-client";
 import type { PlaySession } from "../entities";
 import { registry } from "../metrics";
@@ -6,16 +6,27 @@ import { AppError } from "../services/errors";
 import type { EndReason, PlaySessionService, SessionGrant, StopResult } from "../services/play-sessions";
 import type { RoomAnswer } from "../services/room-gateway";
 import { authenticateRoomClient, type RoomAuth } from "./auth";
+import { CREATOR, countCreation, matchmakeMethod, uncountCreation } from "./creation";
+import { NoPayload, sendError, unknownMessage, validated } from "./messages";
+import { inBackground } from "./background";
+import { MessageRateLimiter } from "./rate-limit";
 import { PlaySessionState } from "./schema/PlaySessionState";
 import { Serial } from "./serial";
 import { roomServices } from "./services";
 
 interface CreateOptions {
-  /** Set when POST /api/play/start created the session. */
+  /** Set when POST /api/play/start created the session (server-side only: see onAuth). */
   sessionId?: string;
+  /** The session's owner, set with `sessionId`. */
+  userId?: string;
   /** Set when an SDK client creates the room to start a session itself. */
   gameId?: string;
+  /** The client who created the room (set by onAuth). */
+  [CREATOR]?: string;
 }
+
+/** Options only the server may pass: a client naming a session could attach a room to someone else's. */
+const SERVER_ONLY = ["sessionId", "userId", CREATOR];
 
 /**
  * The actor of one play session: it owns the session's timers (expiry after
@@ -24,7 +35,27 @@ interface CreateOptions {
  * they arrive as room messages or as remote calls from the HTTP door.
  */
 export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
-  static onAuth = authenticateRoomClient;
+  /**
+   * Client requests only (server-side creates skip onAuth): a client creates
+   * a room with `{gameId}` or joins its own by id; naming a session, or
+   * `join`/`joinOrCreate` (which would pick any player's room), is refused.
+   */
+  static async onAuth(token: string, options: unknown, ctx: AuthContext): Promise<RoomAuth> {
+    const auth = await authenticateRoomClient(token);
+    const method = matchmakeMethod(ctx);
+    if (method === "join" || method === "joinOrCreate") {
+      throw new ServerError(400, "CREATE_OR_JOIN_BY_ID: create a play_session with {gameId}, or join yours by id");
+    }
+    const given = options && typeof options === "object" ? (options as Record<string, unknown>) : {};
+    if (SERVER_ONLY.some((key) => key in given)) {
+      throw new ServerError(403, "FORBIDDEN: clients start a session with {gameId} only");
+    }
+    if (method === "create") {
+      if (typeof given.gameId !== "string") throw new ServerError(400, "INVALID_OPTIONS: gameId is required");
+      await countCreation(ctx, given, auth.userId);
+    }
+    return auth;
+  }
   maxClients = 1;
   state = new PlaySessionState();
 
@@ -34,27 +65,36 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
   private expiry?: Delayed;
   private billingTick?: Delayed;
   private ending?: Promise<StopResult>;
+  private creatorId?: string;
+  private uncounted = false;
   /** One change at a time: heartbeats, ticks and stops never interleave. */
   private readonly serial = new Serial("play_session");
 
+  /** Legit clients beat every HEARTBEAT_INTERVAL_SEC and stop once: anything faster is refused before any database work. */
+  private readonly beatLimit = new MessageRateLimiter(3, 1);
+  private readonly stopLimit = new MessageRateLimiter(2, 0.2);
+  maxMessagesPerSecond = 20;
+
   messages = {
-    heartbeat: async (client: Client) => {
+    heartbeat: validated("heartbeat", NoPayload, async (client) => {
+      if (!this.beatLimit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Too many heartbeats");
       const answer = await this.heartbeat();
       if (answer.ok) client.send("session", { sessionId: this.state.sessionId, ...answer.value });
-      else client.send("error", { code: answer.code, message: answer.message });
-    },
-    stop: async (client: Client) => {
+      else sendError(client, answer.code, answer.message);
+    }),
+    stop: validated("stop", NoPayload, async (client) => {
+      if (!this.stopLimit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Too many stops");
       const answer = await this.stop();
-      if (!answer.ok) client.send("error", { code: answer.code, message: answer.message });
-    },
+      if (!answer.ok) sendError(client, answer.code, answer.message);
+    }),
+    "*": unknownMessage,
   };
 
   async onCreate(options: CreateOptions) {
     this.play = roomServices().play;
-    // Created by HTTP with no client yet: the room lives until the session ends.
-    this.autoDispose = false;
-    if (options.sessionId) {
-      const session = await this.play.attachRoom(options.sessionId, this.roomId);
+    this.creatorId = options[CREATOR];
+    if (options.sessionId && options.userId) {
+      const session = await this.play.attachRoom(options.sessionId, this.roomId, options.userId);
       if (session.status !== "live") throw new Error(`session ${options.sessionId} is not live`);
       this.adopt(session);
     } else if (typeof options.gameId === "string") {
@@ -65,6 +105,10 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
   }
 
   async onJoin(client: Client, _options: unknown, auth: RoomAuth) {
+    this.uncount();
+    if (this.creatorId && this.creatorId !== auth.userId) {
+      throw new ServerError(403, "FORBIDDEN: this is another player's room");
+    }
     if (!this.session && this.gameId) {
       try {
         this.adopt(await this.play.begin(auth.userId, this.gameId, this.roomId));
@@ -108,6 +152,7 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
   }
 
   async onDispose() {
+    this.uncount();
     liveRooms.delete(this.roomId);
     // Shutdown or a crash of the process: the session ends as expired, billed to its last heartbeat.
     if (this.session && this.state.status === "live") {
@@ -115,8 +160,18 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
     }
   }
 
+  /** The creator joined (or the room is gone): it no longer counts against their cap. */
+  private uncount() {
+    if (!this.creatorId || this.uncounted) return;
+    this.uncounted = true;
+    inBackground(uncountCreation(this.creatorId), "room creation uncount");
+  }
+
   private adopt(session: PlaySession) {
     this.session = session;
+    // The room lives until the session ends, connected or not (HTTP heartbeats); until then it
+    // disposes like any room whose seat was not taken within the reservation time.
+    this.autoDispose = false;
     liveRooms.add(this.roomId);
     Object.assign(this.state, {
       sessionId: session.id,
@@ -160,27 +215,63 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
     );
   }
 
-  /** Ends the session once; later calls (a timer that was already due) get the first ending. */
-  private end(reason: EndReason, billUntil: Date): Promise<StopResult> {
-    this.ending ??= this.endOnce(reason, billUntil);
+  /**
+   * Graceful shutdown (SIGTERM): the session ends now, billed to its last
+   * heartbeat (as after a crash: time after the last proof of play is not
+   * charged), and the player gets `session:ended {reason:"shutdown"}` before
+   * the close (4001). Stored as `expired`. Nothing here may throw: Colyseus
+   * calls it outside the guarded hooks.
+   */
+  onBeforeShutdown() {
+    this.serial.post(async () => {
+      try {
+        if (this.session && this.state.status === "live") {
+          await this.end("expired", new Date(this.state.lastHeartbeatAt), "shutdown");
+        }
+      } catch (err) {
+        logger.error({ err, roomId: this.roomId }, "play session could not end at shutdown; the stale sweep will");
+        this.broadcast("session:ended", { reason: "shutdown", sessionId: this.state.sessionId });
+      } finally {
+        await this.disconnect(CloseCode.SERVER_SHUTDOWN);
+      }
+    });
+  }
+
+  /**
+   * Ends the session once; later calls (a timer that was already due) get the
+   * first ending. A failed ending (the database is down) leaves the session
+   * live: a later stop or expiry tries again.
+   */
+  private end(reason: EndReason, billUntil: Date, announce: string = reason): Promise<StopResult> {
+    this.ending ??= this.endOnce(reason, billUntil, announce).catch((err) => {
+      this.ending = undefined;
+      this.expiry = this.clock.setTimeout(
+        () => this.serial.post(() => this.end("expired", new Date(this.state.lastHeartbeatAt))),
+        END_RETRY_MS,
+      );
+      throw err;
+    });
     return this.ending;
   }
 
-  private async endOnce(reason: EndReason, billUntil: Date): Promise<StopResult> {
+  private async endOnce(reason: EndReason, billUntil: Date, announce: string): Promise<StopResult> {
     this.expiry?.clear();
     this.billingTick?.clear();
     const result = await this.play.finish(this.session!.id, reason, billUntil);
     this.state.status = reason;
     this.state.charged = result.charged;
     liveRooms.delete(this.roomId);
-    this.broadcast("session:ended", { reason, ...result });
-    // Let the message reach the client, then close the room.
-    this.clock.setTimeout(() => void this.disconnect(), 50);
+    this.broadcast("session:ended", { ...result, reason: announce });
+    // Let the message reach the client, then close the room (at shutdown, the caller closes it).
+    if (announce !== "shutdown") this.clock.setTimeout(() => void this.disconnect(), 50);
     return result;
   }
 }
 
 type Delayed = ReturnType<Room["clock"]["setTimeout"]>;
+
+/** After a failed ending (an outage), the room tries again this much later. */
+const END_RETRY_MS = 5_000;
 
 const ended = (): RoomAnswer<never> => ({
   ok: false,

@@ -6,6 +6,7 @@ import { AppError } from "../services/errors";
 import { HISTORY_ON_JOIN, type StreamMessageView, type StreamService } from "../services/streams";
 import { CleanText } from "../services/text";
 import { inBackground } from "./background";
+import { refuseCreate } from "./creation";
 import { authenticateRoomClient, idOption, joinCheck, type RoomAuth } from "./auth";
 import { sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
@@ -66,7 +67,8 @@ export class StreamRoom extends Room<{
     "*": unknownMessage,
   };
 
-  static async onAuth(token: string, options: unknown, _ctx: AuthContext): Promise<RoomAuth> {
+  static async onAuth(token: string, options: unknown, ctx: AuthContext): Promise<RoomAuth> {
+    refuseCreate(ctx, "stream");
     const auth = await authenticateRoomClient(token);
     const streamId = idOption(options, "streamId", "INVALID_STREAM");
     await joinCheck(() => roomServices().streams.live(streamId));

@@ -1,4 +1,4 @@
-import { type Client, CloseCode, Room, ServerError } from "@colyseus/core";
+import { type Client, CloseCode, logger, Room, ServerError } from "@colyseus/core";
 import { Counter } from "prom-client";
 import { z } from "zod";
 import type { Call, CallChoice, CallEndReason } from "../entities";
@@ -9,7 +9,7 @@ import type { ModerationAction } from "../services/events";
 import type { RoomAnswer } from "../services/room-gateway";
 import { CleanText } from "../services/text";
 import type { RoomAuth } from "./auth";
-import { sendError, unknownMessage, validated } from "./messages";
+import { NoPayload, sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { VideoCallState } from "./schema/VideoCallState";
 import { Serial } from "./serial";
@@ -76,6 +76,8 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
   }
   maxClients = 2;
   state = new VideoCallState();
+  /** The per-connection ceiling sits above the signaling bucket (60 at once): trickle ICE sends candidates in bursts. */
+  maxMessagesPerSecond = 100;
 
   private calls!: CallService;
   private call!: Call;
@@ -95,7 +97,7 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     candidate: validated("candidate", Candidate, (c, m) => this.relay(c, "candidate", m, this.signaling)),
     chat: validated("chat", Chat, (c, { text }) => this.relay(c, "chat", { text, at: Date.now() }, this.chatLimit)),
     reaction: validated("reaction", Reaction, (c, m) => this.relay(c, "reaction", m, this.reactionLimit)),
-    end: validated("end", z.undefined().or(z.strictObject({})), (client) =>
+    end: validated("end", NoPayload, (client) =>
       this.serial.run(async () => {
         if (this.state.phase !== "live") return sendError(client, "CALL_NOT_LIVE", "The call is not live");
         await this.finishTalk("hung_up");
@@ -167,7 +169,33 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
   async onDispose() {
     this.unsubscribe.forEach((stop) => stop());
     // The process is shutting down mid-call: nothing more can happen in it.
-    if (this.state.phase !== "ended") await this.calls.end(this.call.id, "shutdown");
+    if (this.state.phase !== "ended") {
+      const refund = this.state.phase === "live" ? [this.call.userA, this.call.userB] : [];
+      await this.calls.end(this.call.id, "shutdown", refund);
+    }
+  }
+
+  /**
+   * Graceful shutdown (SIGTERM), before the close (4001): a connecting call is
+   * cancelled (no fee was charged yet); a live call ends and both fees are
+   * refunded (it did not get its duration), with `session:end
+   * {reason:"shutdown"}`; a call in its choice closes it now (silence counts
+   * as PASS, as at the deadline). Nothing here may throw: Colyseus calls it
+   * outside the guarded hooks.
+   */
+  onBeforeShutdown() {
+    this.serial.post(async () => {
+      const phase = this.state.phase;
+      try {
+        if (phase === "choosing") await this.resolve();
+        else if (phase !== "ended") await this.endEarly("shutdown", [this.call.userA, this.call.userB]);
+      } catch (err) {
+        logger.error({ err, callId: this.call.id }, "call could not end at shutdown");
+        if (phase !== "ended" && phase !== "choosing") this.broadcast("session:end", { reason: "shutdown" });
+      } finally {
+        await this.disconnect(CloseCode.SERVER_SHUTDOWN);
+      }
+    });
   }
 
   /** The choice, from the room message or from HTTP through the gateway; the first one stands. */
@@ -221,14 +249,17 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     return { matchId };
   }
 
-  /** Ends before the choice: cancelled, a peer gone, no funds, moderation. */
-  private async endEarly(reason: CallEndReason, offender?: string) {
+  /**
+   * Ends before the choice: cancelled, a peer gone, no funds, moderation,
+   * shutdown. `refund`: whose fee comes back if the call was cut while live
+   * (only fees actually charged are refunded).
+   */
+  private async endEarly(reason: CallEndReason, refundIfLive: string[] = []) {
     if (this.state.phase === "ended") return;
     const wasChoosing = this.state.phase === "choosing";
     this.timer?.clear();
     this.state.phase = "ended";
-    // The peer who did nothing wrong gets the fee back when moderation cuts a live call short.
-    const refund = offender && !wasChoosing ? [this.call.userA, this.call.userB].filter((u) => u !== offender) : [];
+    const refund = wasChoosing ? [] : refundIfLive;
     if (wasChoosing) await this.calls.resolve(this.call.id);
     else await this.calls.end(this.call.id, reason, refund);
     this.broadcast(wasChoosing ? "match:non_mutual" : "session:end", { reason });
@@ -238,7 +269,9 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
   private async moderate(userId: string, action: ModerationAction, reason: string) {
     if (this.state.phase === "ended") return;
     this.present.get(userId)?.send("moderation:action", { action, reason });
-    if (action !== "warn") await this.endEarly("moderation", userId);
+    // The peer who did nothing wrong gets the fee back when moderation cuts a live call short.
+    const innocent = [this.call.userA, this.call.userB].filter((u) => u !== userId);
+    if (action !== "warn") await this.endEarly("moderation", innocent);
   }
 
   private relay(from: Client, type: string, payload: unknown, limiter: MessageRateLimiter) {

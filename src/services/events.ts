@@ -1,4 +1,5 @@
 import type { Presence } from "@colyseus/core";
+import type { Logger } from "pino";
 
 /** Events one domain raises for others (and for rooms), delivered on every process. */
 export interface DomainEventMap {
@@ -34,7 +35,10 @@ export type DomainEventName = keyof DomainEventMap;
  * (`stream.tip:<streamId>`), so a room subscribes only to its own.
  */
 export class DomainEvents {
-  constructor(private readonly presence: Presence) {}
+  constructor(
+    private readonly presence: Presence,
+    private readonly logger: Pick<Logger, "error">,
+  ) {}
 
   static topic<E extends DomainEventName>(event: E, scope: string): string {
     return `arcadia:${event}:${scope}`;
@@ -44,14 +48,28 @@ export class DomainEvents {
     await this.presence.publish(DomainEvents.topic(event, scope), payload);
   }
 
-  /** Returns the unsubscribe function. */
+  /**
+   * Returns the unsubscribe function. The handler runs inside presence's
+   * message dispatch (Redis client events in cluster mode), where a throw or
+   * rejection would become an uncaught exception and end the process: both are
+   * caught and logged here instead.
+   */
   async subscribe<E extends DomainEventName>(
     event: E,
     scope: string,
-    handler: (payload: DomainEventMap[E]) => void,
+    handler: (payload: DomainEventMap[E]) => unknown,
   ): Promise<() => void> {
     const topic = DomainEvents.topic(event, scope);
-    await this.presence.subscribe(topic, handler);
-    return () => this.presence.unsubscribe(topic, handler);
+    const report = (err: unknown) => this.logger.error({ err, event, scope }, "domain event handler failed");
+    const guarded = (payload: DomainEventMap[E]) => {
+      try {
+        const result = handler(payload);
+        if (result instanceof Promise) result.catch(report);
+      } catch (err) {
+        report(err);
+      }
+    };
+    await this.presence.subscribe(topic, guarded);
+    return () => this.presence.unsubscribe(topic, guarded);
   }
 }

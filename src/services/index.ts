@@ -78,7 +78,7 @@ export function createServices(deps: ServiceDependencies): Services {
   const notifier = config.NOTIFIER_WEBHOOK_URL
     ? new WebhookNotifier(config.NOTIFIER_WEBHOOK_URL, config.NOTIFIER_WEBHOOK_TOKEN)
     : new LogNotifier(deps.logger.child({ module: "notifier" }));
-  const events = new DomainEvents(presence);
+  const events = new DomainEvents(presence, deps.logger.child({ module: "events" }));
   const wallet = new WalletService(dataSource);
   const games = new GameService(dataSource, config.ASSET_STORAGE_ROOT, config.ASSET_UPLOAD_LIMIT_MB * 1024 * 1024);
   const play = new PlaySessionService(

@@ -86,7 +86,7 @@ export class PlaySessionService {
     const session = await this.begin(userId, gameId);
     let roomId: string;
     try {
-      roomId = await this.rooms.create(PLAY_SESSION_ROOM, { sessionId: session.id });
+      roomId = await this.rooms.create(PLAY_SESSION_ROOM, { sessionId: session.id, userId });
     } catch (err) {
       await this.finish(session.id, "expired", session.startedAt);
       throw new AppError(503, "ROOM_UNAVAILABLE", "Could not start the session; try again", undefined, undefined, {
@@ -151,10 +151,14 @@ export class PlaySessionService {
     }
   }
 
-  async attachRoom(sessionId: string, roomId: string): Promise<PlaySession> {
+  async attachRoom(sessionId: string, roomId: string, ownerId: string): Promise<PlaySession> {
     const repo = this.dataSource.getRepository(PlaySession);
-    await repo.update({ id: sessionId, status: "live" }, { roomId, processId: this.leases.processId });
-    return repo.findOneOrFail({ where: { id: sessionId } });
+    // Only the owner's own session: the session id is public (the `sid` of signed asset URLs).
+    await repo.update({ id: sessionId, userId: ownerId, status: "live" }, { roomId, processId: this.leases.processId });
+    const session = await repo.findOne({ where: { id: sessionId } });
+    if (!session || session.userId !== ownerId)
+      throw forbidden("This is another player's session", "NOT_SESSION_OWNER");
+    return session;
   }
 
   /**

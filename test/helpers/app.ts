@@ -90,6 +90,8 @@ async function boot(): Promise<TestApp> {
     CALL_DURATION_SEC: "3",
     CHOICE_TIMEOUT_SEC: "2",
     CALL_RECONNECT_SEC: "1",
+    // An unjoined room is disposed after 4 s (the cap tests wait for it).
+    ROOM_SEAT_RESERVATION_SEC: "4",
     TURN_URIS: "turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp",
     TURN_TTL_SEC: "600",
   });
