@@ -2,7 +2,8 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "data/**", ".tmp/**", "eslint.config.mjs"] },
+  // The CommonJS files are mocha configuration, outside the TypeScript project.
+  { ignores: ["node_modules/**", "data/**", ".tmp/**", "eslint.config.mjs", "**/*.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

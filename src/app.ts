@@ -8,6 +8,7 @@ import { createServer } from "../arena.config";
 import type { Config } from "./config";
 import { type OpenedDatabase, openConfiguredDatabase } from "./db/open";
 import type { Api } from "./http/api";
+import { listenOrFail } from "./listen";
 import { createLogger } from "./logger";
 import { matchMakerGateway } from "./rooms/gateway";
 import { createRedis } from "./redis";
@@ -89,7 +90,13 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     logger.info("shutdown complete");
   });
 
-  await server.listen(options.port);
+  try {
+    await listenOrFail(server, options.port);
+  } catch (err) {
+    // Nothing is served yet: release the database and Redis so the process can exit.
+    await server.gracefullyShutdown(false);
+    throw err;
+  }
   const port = (server.transport.server?.address() as { port: number } | null)?.port ?? options.port;
   logger.info(
     {

@@ -114,6 +114,74 @@ type Env = z.infer<typeof envSchema>;
 /** Every variable name the server reads (the test keeps .env.example in step with it). */
 export const ENV_VARIABLES = Object.keys(envSchema.shape);
 
+export interface EnvDoc {
+  /** What the variable does, for the README's environment table (`npm run docs:env`). */
+  meaning: string;
+  /** Shown instead of the schema's default when that is computed at start or absent. */
+  default?: string;
+}
+
+/** The operator's documentation of every variable; the README table is generated from it. */
+export const ENV_DOCS = {
+  PORT: { meaning: "HTTP + WebSocket port" },
+  NODE_ENV: { meaning: "`production` requires `JWT_SECRET` and `SESSION_JWT_SECRET`" },
+  DATA_DIR: { meaning: "embedded database, generated development secrets, default asset root" },
+  DATABASE_URL: { meaning: "PostgreSQL; unset = embedded PGlite" },
+  REDIS_URL: { meaning: "Redis presence, driver and shared counters; unset = in-process" },
+  REDIS_KEY_PREFIX: {
+    meaning: "prefix of our own Redis keys (Colyseus's keys ignore it: one Redis database per deployment)",
+  },
+  PUBLIC_ADDRESS: { meaning: "`host:port` clients use to reach this process; needed per process with Redis" },
+  TRUST_PROXY: { meaning: "proxy hops in front of the server, for client IPs in rate limits" },
+  JWT_SECRET: { meaning: "access-token signing key, ≥ 32 characters", default: "generated (dev)" },
+  SESSION_JWT_SECRET: { meaning: "play-session-token signing key, ≥ 32 characters", default: "generated (dev)" },
+  SESSION_JWT_TTL_SEC: { meaning: "play session token lifetime" },
+  HEARTBEAT_INTERVAL_SEC: { meaning: "play session heartbeat interval; two missed intervals expire a session" },
+  PLAY_BILLING_PERIOD_SEC: { meaning: "paid games charge their price per started period of this length" },
+  ASSET_UPLOAD_LIMIT_MB: { meaning: "larger asset uploads get 413" },
+  ASSET_ACCEL_REDIRECT_PREFIX: {
+    meaning: "behind nginx (e.g. `/_assets/`): Node authorises, nginx sends the bytes (`X-Accel-Redirect`)",
+  },
+  ASSET_STORAGE_ROOT: { meaning: "where game assets live", default: "`DATA_DIR/assets`" },
+  CORS_ORIGINS: { meaning: "comma-separated browser origins allowed (with credentials)" },
+  JSON_BODY_LIMIT_KB: { meaning: "larger JSON bodies get 413" },
+  STRIPE_SECRET_KEY: { meaning: "Stripe API key; unset = purchases answer `503 BILLING_NOT_CONFIGURED`" },
+  STRIPE_API_URL: { meaning: "another Stripe API host (tests)" },
+  STRIPE_WEBHOOK_SECRET: { meaning: "verifies `Stripe-Signature` on `/api/webhooks/stripe`" },
+  CHECKOUT_SUCCESS_URL: { meaning: "where Stripe Checkout sends the player after paying" },
+  CHECKOUT_CANCEL_URL: { meaning: "where Stripe Checkout sends the player who cancels" },
+  HIVE_WEBHOOK_SECRET: { meaning: "verifies `X-Hive-Signature` on `/api/webhooks/hive` (AI moderation)" },
+  HIVE_API_URL: { meaning: "call starts are announced to the moderation provider here; unset = off" },
+  HIVE_API_KEY: { meaning: "bearer token sent to `HIVE_API_URL`" },
+  TURN_SHARED_SECRET: { meaning: "coturn `use-auth-secret` key; unset = `503 TURN_NOT_CONFIGURED`" },
+  TURN_URIS: { meaning: "comma-separated `turn:`/`turns:` URIs handed out with credentials" },
+  TURN_TTL_SEC: { meaning: "TURN credential lifetime" },
+  MATCH_REGIONS: { meaning: "matchmaking regions" },
+  CALL_DURATION_SEC: { meaning: "length of a video call's talk" },
+  CHOICE_TIMEOUT_SEC: { meaning: "time to choose MATCH or PASS after the talk; silence counts as PASS" },
+  CALL_JOIN_TIMEOUT_SEC: { meaning: "a matched peer missing after this cancels the call" },
+  CALL_RECONNECT_SEC: { meaning: "a dropped peer may come back within this" },
+  MATCH_REPEAT_COOLDOWN_SEC: { meaning: "two users just matched are not paired again for this long" },
+  PROCESS_LEASE_TTL_SEC: { meaning: "a process silent this long is taken for dead (3–300); renewed every third" },
+  STREAM_OWNER_GRACE_SEC: { meaning: "a live stream whose owner is not connected this long ends" },
+  ROOM_SEAT_RESERVATION_SEC: { meaning: "a room seat must be taken within this; an unjoined room is disposed after it" },
+  ROOM_CREATE_CAP: { meaning: "rooms one user may have created and not yet joined (429 `ROOM_CAP`)" },
+  NOTIFIER_WEBHOOK_URL: { meaning: "verification codes are POSTed here (email/SMS gateway); unset = the log" },
+  NOTIFIER_WEBHOOK_TOKEN: { meaning: "bearer token sent to `NOTIFIER_WEBHOOK_URL`" },
+  ADMIN_EMAIL: { meaning: "the admin account, created or updated at start (monitor login)" },
+  ADMIN_PASSWORD: { meaning: "its password; required with `ADMIN_EMAIL`" },
+  LOG_LEVEL: { meaning: "pino level" },
+  RATE_LIMIT_WINDOW_SEC: { meaning: "window of the per-IP rate limits" },
+  RATE_LIMIT_MAX: { meaning: "global per-IP limit per window (not `/health*`, `/metrics`)" },
+  AUTH_RATE_LIMIT_MAX: { meaning: "per-IP limit per window on `/api/auth/*`" },
+} satisfies Record<keyof typeof envSchema.shape, EnvDoc>;
+
+/** The default the schema applies when the variable is unset, or undefined. */
+export function envDefault(name: keyof typeof envSchema.shape): unknown {
+  const parsed = envSchema.shape[name].safeParse(undefined);
+  return parsed.success ? parsed.data : undefined;
+}
+
 export type Config = Omit<Env, "JWT_SECRET" | "SESSION_JWT_SECRET" | "ASSET_STORAGE_ROOT"> & {
   JWT_SECRET: string;
   SESSION_JWT_SECRET: string;

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ConfigError, ENV_VARIABLES, loadConfig } from "../src/config";
+import { README, renderEnvTable, withEnvTable } from "../scripts/docs-env";
 
 describe("config", () => {
   let dataDir: string;
@@ -103,5 +104,20 @@ describe("config", () => {
     const example = fs.readFileSync(path.join(__dirname, "..", ".env.example"), "utf8");
     const listed = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
     assert.deepEqual([...listed].sort(), [...ENV_VARIABLES].sort());
+  });
+});
+
+describe("README environment table", () => {
+  it("is what `npm run docs:env` writes from src/config.ts", async () => {
+    const readme = fs.readFileSync(README, "utf8");
+    assert.equal(readme, await withEnvTable(readme), "run `npm run docs:env` and commit README.md");
+  });
+
+  it("lists every variable with its schema default", async () => {
+    const table = await renderEnvTable();
+    for (const name of ENV_VARIABLES) assert.match(table, new RegExp(`^\\| \`${name}\` +\\|`, "m"));
+    assert.match(table, /^\| `PLAY_BILLING_PERIOD_SEC` +\| `60` +\|/m);
+    assert.match(table, /^\| `MATCH_REGIONS` +\| `eu,na,sa,as,af,oc` +\|/m);
+    assert.match(table, /^\| `STRIPE_SECRET_KEY` +\| — +\|/m);
   });
 });

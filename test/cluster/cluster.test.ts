@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { Client, type Room } from "@colyseus/sdk";
+import type { Room } from "@colyseus/sdk";
 import "reflect-metadata";
 import { openDatabase } from "../../src/db/data-source";
 import { GameService } from "../../src/services/games";
@@ -8,6 +8,7 @@ import { seed } from "../../src/services/seed";
 import { WalletService } from "../../src/services/wallet";
 import { createScratchDatabase } from "../helpers/database";
 import { freePort, type ServerProcess, startServerProcess } from "../helpers/process";
+import { TestClient } from "../helpers/sdk";
 
 /**
  * Two server processes sharing one PostgreSQL database and one Redis, each with
@@ -63,7 +64,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
   });
 
   it("a room created on one process is found and joined through the other", async () => {
-    const host = await new Client(a.baseUrl).create("lobby");
+    const host = await new TestClient(a.baseUrl).create("lobby");
     host.onMessage("rooms", () => {});
     try {
       // Colyseus places a new room on the least-busy process, which may be either.
@@ -84,7 +85,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
 
       // And SDK clients pointed at either process end up in that same room.
       const guestServer = viaA.publicAddress === `127.0.0.1:${a.port}` ? b : a;
-      const guest = await new Client(guestServer.baseUrl).joinById(host.roomId);
+      const guest = await new TestClient(guestServer.baseUrl).joinById(host.roomId);
       const listing = new Promise((resolve) => guest.onMessage("rooms", resolve));
       try {
         assert.equal(guest.roomId, host.roomId);
@@ -182,7 +183,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     return { id: user.id as string, accessToken: accessToken as string };
   }
   const sdkOn = (server: ServerProcess, token: string) => {
-    const client = new Client(server.baseUrl);
+    const client = new TestClient(server.baseUrl);
     client.auth.token = token;
     return client;
   };

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { Client } from "@colyseus/sdk";
+import { TestClient } from "./sdk";
 import { type RunningApp, startApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { seed } from "../../src/services/seed";
@@ -24,7 +24,7 @@ export interface TestApp {
   stripe: FakeStripe;
   hive: FakeHive;
   fetch(pathname: string, init?: RequestInit): Promise<Response>;
-  sdk(): Client;
+  sdk(): TestClient;
 }
 
 let shared: Promise<TestApp> | undefined;
@@ -115,7 +115,7 @@ async function boot(): Promise<TestApp> {
     stripe,
     hive,
     fetch: (pathname, init) => fetch(`${baseUrl}${pathname}`, init),
-    sdk: () => new Client(baseUrl),
+    sdk: () => new TestClient(baseUrl),
   };
 }
 

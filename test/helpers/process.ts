@@ -28,7 +28,8 @@ export async function freePort(): Promise<number> {
 /** Starts `src/main.ts` (what `npm start` runs) as its own process; resolves once it logs "server ready". */
 export async function startServerProcess(
   env: Record<string, string | undefined>,
-  timeoutMs = 30_000,
+  // Not a speed check: a start on a busy CI machine took over 30 s.
+  timeoutMs = 120_000,
 ): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, [TSX_CLI, "src/main.ts"], {
