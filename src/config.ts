@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { passwordProblem } from "./services/passwords";
 
 /**
  * Every environment variable the server reads, parsed and validated once.
@@ -87,7 +88,7 @@ const envSchema = z.object({
   CALL_RECONNECT_SEC: seconds.default(10),
   /** Two users who were just matched are not paired again for this long. */
   MATCH_REPEAT_COOLDOWN_SEC: seconds.default(600),
-  /** Where verification codes go in production (an email/SMS gateway); unset = the log. */
+  /** Where verification codes go (an email/SMS gateway); required in production. Unset elsewhere = the debug log. */
   NOTIFIER_WEBHOOK_URL: url(["http:", "https:"]),
   NOTIFIER_WEBHOOK_TOKEN: optionalString,
   ADMIN_EMAIL: optionalString.pipe(z.email().optional()),
@@ -124,15 +125,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const isProduction = e.NODE_ENV === "production";
   if (isProduction) {
-    const missing = (["JWT_SECRET", "SESSION_JWT_SECRET"] as const).filter((k) => !e[k]);
-    if (missing.length) {
-      throw new ConfigError(
-        `Invalid environment:\n${missing.map((k) => `  ${k}: required in production (≥ 32 characters)`).join("\n")}`,
-      );
-    }
+    const missing = [
+      ...(["JWT_SECRET", "SESSION_JWT_SECRET"] as const)
+        .filter((k) => !e[k])
+        .map((k) => `${k}: required in production (≥ 32 characters)`),
+      // Without a real notifier, one-time codes would go to the log.
+      ...(e.NOTIFIER_WEBHOOK_URL ? [] : ["NOTIFIER_WEBHOOK_URL: required in production (verification codes)"]),
+    ];
+    if (missing.length) throw new ConfigError(`Invalid environment:\n${missing.map((m) => `  ${m}`).join("\n")}`);
   }
   if (e.ADMIN_EMAIL && !e.ADMIN_PASSWORD) {
     throw new ConfigError("Invalid environment:\n  ADMIN_PASSWORD: required when ADMIN_EMAIL is set");
+  }
+  // The admin account gets the users' password policy, in every environment.
+  const adminPasswordProblem =
+    e.ADMIN_PASSWORD && passwordProblem(e.ADMIN_PASSWORD, { email: e.ADMIN_EMAIL, displayName: "Admin" });
+  if (adminPasswordProblem) {
+    throw new ConfigError(`Invalid environment:\n  ADMIN_PASSWORD: ${adminPasswordProblem.message}`);
   }
   const dataDir = path.resolve(e.DATA_DIR);
   const secrets = isProduction
