@@ -94,6 +94,11 @@ export class WalletService {
     ]);
   }
 
+  /** The entries an earlier change wrote under these keys, if it went through (a retry's answer). */
+  async earlierResult(keys: string[]): Promise<ApplyResult | undefined> {
+    return this.replay(this.dataSource.manager, keys);
+  }
+
   /** Newest first; `cursor` is the last id of the previous page. */
   async history(userId: string, options: { cursor?: string; limit: number }) {
     const rows = await this.dataSource.query(
