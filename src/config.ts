@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { passwordProblem } from "./services/passwords";
 
 /**
  * Every environment variable the server reads, parsed and validated once.
@@ -98,7 +99,7 @@ const envSchema = z.object({
   ROOM_CREATE_CAP: z.coerce.number().int().positive().default(5),
   /** Two users who were just matched are not paired again for this long. */
   MATCH_REPEAT_COOLDOWN_SEC: seconds.default(600),
-  /** Where verification codes go in production (an email/SMS gateway); unset = the log. */
+  /** Where verification codes go (an email/SMS gateway); required in production. Unset elsewhere = the debug log. */
   NOTIFIER_WEBHOOK_URL: url(["http:", "https:"]),
   NOTIFIER_WEBHOOK_TOKEN: optionalString,
   ADMIN_EMAIL: optionalString.pipe(z.email().optional()),
@@ -124,7 +125,7 @@ export interface EnvDoc {
 /** The operator's documentation of every variable; the README table is generated from it. */
 export const ENV_DOCS = {
   PORT: { meaning: "HTTP + WebSocket port" },
-  NODE_ENV: { meaning: "`production` requires `JWT_SECRET` and `SESSION_JWT_SECRET`" },
+  NODE_ENV: { meaning: "`production` requires the JWT secrets and `NOTIFIER_WEBHOOK_URL`" },
   DATA_DIR: { meaning: "embedded database, generated development secrets, default asset root" },
   DATABASE_URL: { meaning: "PostgreSQL; unset = embedded PGlite" },
   REDIS_URL: { meaning: "Redis presence, driver and shared counters; unset = in-process" },
@@ -164,12 +165,14 @@ export const ENV_DOCS = {
   MATCH_REPEAT_COOLDOWN_SEC: { meaning: "two users just matched are not paired again for this long" },
   PROCESS_LEASE_TTL_SEC: { meaning: "a process silent this long is taken for dead (3–300); renewed every third" },
   STREAM_OWNER_GRACE_SEC: { meaning: "a live stream whose owner is not connected this long ends" },
-  ROOM_SEAT_RESERVATION_SEC: { meaning: "a room seat must be taken within this; an unjoined room is disposed after it" },
+  ROOM_SEAT_RESERVATION_SEC: {
+    meaning: "a room seat must be taken within this; an unjoined room is disposed after it",
+  },
   ROOM_CREATE_CAP: { meaning: "rooms one user may have created and not yet joined (429 `ROOM_CAP`)" },
-  NOTIFIER_WEBHOOK_URL: { meaning: "verification codes are POSTed here (email/SMS gateway); unset = the log" },
+  NOTIFIER_WEBHOOK_URL: { meaning: "verification codes are POSTed here (email/SMS gateway); required in production" },
   NOTIFIER_WEBHOOK_TOKEN: { meaning: "bearer token sent to `NOTIFIER_WEBHOOK_URL`" },
   ADMIN_EMAIL: { meaning: "the admin account, created or updated at start (monitor login)" },
-  ADMIN_PASSWORD: { meaning: "its password; required with `ADMIN_EMAIL`" },
+  ADMIN_PASSWORD: { meaning: "its password; required with `ADMIN_EMAIL`; must pass the password policy" },
   LOG_LEVEL: { meaning: "pino level" },
   RATE_LIMIT_WINDOW_SEC: { meaning: "window of the per-IP rate limits" },
   RATE_LIMIT_MAX: { meaning: "global per-IP limit per window (not `/health*`, `/metrics`)" },
@@ -203,15 +206,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const isProduction = e.NODE_ENV === "production";
   if (isProduction) {
-    const missing = (["JWT_SECRET", "SESSION_JWT_SECRET"] as const).filter((k) => !e[k]);
-    if (missing.length) {
-      throw new ConfigError(
-        `Invalid environment:\n${missing.map((k) => `  ${k}: required in production (≥ 32 characters)`).join("\n")}`,
-      );
-    }
+    const missing = [
+      ...(["JWT_SECRET", "SESSION_JWT_SECRET"] as const)
+        .filter((k) => !e[k])
+        .map((k) => `${k}: required in production (≥ 32 characters)`),
+      // Without a real notifier, one-time codes would go to the log.
+      ...(e.NOTIFIER_WEBHOOK_URL ? [] : ["NOTIFIER_WEBHOOK_URL: required in production (verification codes)"]),
+    ];
+    if (missing.length) throw new ConfigError(`Invalid environment:\n${missing.map((m) => `  ${m}`).join("\n")}`);
   }
   if (e.ADMIN_EMAIL && !e.ADMIN_PASSWORD) {
     throw new ConfigError("Invalid environment:\n  ADMIN_PASSWORD: required when ADMIN_EMAIL is set");
+  }
+  // The admin account gets the users' password policy, in every environment.
+  const adminPasswordProblem =
+    e.ADMIN_PASSWORD && passwordProblem(e.ADMIN_PASSWORD, { email: e.ADMIN_EMAIL, displayName: "Admin" });
+  if (adminPasswordProblem) {
+    throw new ConfigError(`Invalid environment:\n  ADMIN_PASSWORD: ${adminPasswordProblem.message}`);
   }
   const dataDir = path.resolve(e.DATA_DIR);
   const secrets = isProduction

@@ -46,16 +46,48 @@ describe("accounts", () => {
 
   it("enforces the password policy with clear 400s", async () => {
     const { fetch } = await testApp();
-    const attempt = (password: string) =>
-      fetch("/api/auth/register", json({ email: uniqueEmail(), password, displayName: "Policy" }));
-    for (const bad of ["short7!", "x".repeat(129), "password123", "Password123", "qwertyuiop"]) {
+    const attempt = (password: string, displayName = "Policy") =>
+      fetch("/api/auth/register", json({ email: uniqueEmail(), password, displayName }));
+    const tooLong = `${"violet tractor sings quietly at dawn ".repeat(4)}`.slice(0, 129);
+    for (const bad of ["short7!", tooLong, "password123", "Password123", "qwertyuiop"]) {
       const res = await attempt(bad);
       assert.equal(res.status, 400, bad);
       assert.equal((await res.json()).error.code, "WEAK_PASSWORD", bad);
     }
-    for (const good of ["g00d-len8", "L".repeat(64), `${"k9".repeat(64)}`]) {
-      assert.equal((await attempt(good)).status, 201, `${good.length} characters accepted`);
+    const longPassphrase = "violet tractor sings quietly at dawn beside forty amber lanterns";
+    assert.equal(longPassphrase.length, 64);
+    for (const good of [longPassphrase, tooLong.slice(0, 128), "correct-horse-battery-staple"]) {
+      const res = await attempt(remember(good));
+      assert.equal(res.status, 201, `${good.length} characters accepted: ${await res.clone().text()}`);
+      const body = await res.json();
+      remember(body.accessToken);
+      remember(body.refreshToken);
     }
+  });
+
+  it("refuses guessable passwords that a short list let through, saying why", async () => {
+    const { fetch } = await testApp();
+    for (const bad of ["aaaaaaaa", "abcdefgh", "password123!"]) {
+      const res = await fetch("/api/auth/register", json({ email: uniqueEmail(), password: bad, displayName: "Weak" }));
+      assert.equal(res.status, 400, bad);
+      const { error } = await res.json();
+      assert.equal(error.code, "WEAK_PASSWORD", bad);
+      assert.match(error.message, /too easy to guess: \S/, "the estimator's feedback is the message");
+      assert.ok(error.details.score < 3 && Array.isArray(error.details.suggestions), bad);
+    }
+  });
+
+  it("counts the user's own email and name as guessable words", async () => {
+    const { fetch } = await testApp();
+    const email = uniqueEmail("marguerite.yourcenar");
+    const res = await fetch(
+      "/api/auth/register",
+      json({ email, password: "Marguerite Yourcenar", displayName: "Marguerite Yourcenar" }),
+    );
+    assert.equal(res.status, 400);
+    const { error } = await res.json();
+    assert.equal(error.code, "WEAK_PASSWORD");
+    assert.match(error.message, /personal/);
   });
 
   it("stores argon2id hashes with OWASP parameters, and rehashes weaker ones on login", async () => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import http from "node:http";
 import { User } from "../src/entities";
-import { LOGIN_LOCKOUT } from "../src/services/auth";
-import { ADMIN, testApp } from "./helpers/app";
+import { LOGIN_THROTTLE } from "../src/services/auth";
+import { ADMIN, type TestApp, testApp } from "./helpers/app";
 import { bearer, json, login, me, register, remember, uniqueEmail } from "./helpers/users";
 
 describe("roles, admin and brute force", () => {
@@ -78,16 +79,17 @@ describe("roles, admin and brute force", () => {
   });
 
   describe("brute force", () => {
-    it(`locks an account after ${LOGIN_LOCKOUT.maxFailures} failed logins, even for the right password`, async () => {
+    const { perSource, perAccount } = LOGIN_THROTTLE;
+    it(`locks an account after ${perSource.maxFailures} failed logins, even for the right password`, async () => {
       const { fetch } = await testApp();
       const victim = await register();
       const attempt = (password: string) => fetch("/api/auth/login", json({ email: victim.email, password }));
-      for (let i = 1; i < LOGIN_LOCKOUT.maxFailures; i++) assert.equal((await attempt(`wrong-${i}`)).status, 401);
+      for (let i = 1; i < perSource.maxFailures; i++) assert.equal((await attempt(`wrong-${i}`)).status, 401);
       const locked = await attempt("wrong-last");
       assert.equal(locked.status, 429);
       assert.equal((await locked.json()).error.code, "ACCOUNT_LOCKED");
       const retryAfter = Number(locked.headers.get("retry-after"));
-      assert.ok(retryAfter > 0 && retryAfter <= LOGIN_LOCKOUT.windowSec);
+      assert.ok(retryAfter > 0 && retryAfter <= perSource.windowSec);
       const right = await attempt(victim.password);
       assert.equal(right.status, 429, "the right password does not open a locked account");
     });
@@ -96,7 +98,7 @@ describe("roles, admin and brute force", () => {
       const { fetch } = await testApp();
       const email = uniqueEmail("ghost");
       let last = 0;
-      for (let i = 0; i < LOGIN_LOCKOUT.maxFailures; i++)
+      for (let i = 0; i < perSource.maxFailures; i++)
         last = (await fetch("/api/auth/login", json({ email, password: "nope-nope" }))).status;
       assert.equal(last, 429);
     });
@@ -104,11 +106,67 @@ describe("roles, admin and brute force", () => {
     it("a success resets the failure count", async () => {
       const { fetch } = await testApp();
       const user = await register();
-      for (let i = 0; i < LOGIN_LOCKOUT.maxFailures - 1; i++)
+      for (let i = 0; i < perSource.maxFailures - 1; i++)
         await fetch("/api/auth/login", json({ email: user.email, password: "bad-pass" }));
       await login(user.email, user.password);
       assert.equal((await fetch("/api/auth/login", json({ email: user.email, password: "bad-pass" }))).status, 401);
     });
+
+    it("a parallel burst cannot pass the limit: the right password among the attempts past it is refused", async () => {
+      const { fetch } = await testApp();
+      const victim = await register();
+      const passwords = Array.from({ length: 100 }, (_, i) => (i === 60 ? victim.password : `wrong-${i}`));
+      const responses = await Promise.all(
+        passwords.map((password) => fetch("/api/auth/login", json({ email: victim.email, password }))),
+      );
+      const statuses = responses.map((r) => r.status);
+      assert.equal(statuses[60], 429, "the right password at position 61 arrives past the threshold");
+      const verified = statuses.filter((s) => s !== 429).length;
+      assert.ok(verified <= perSource.maxFailures, `${verified} attempts reached the password check`);
+      assert.equal(
+        (await fetch("/api/auth/login", json({ email: victim.email, password: victim.password }))).status,
+        429,
+      );
+    });
+
+    it("failures from one address do not lock the account for another address", async () => {
+      const t = await testApp();
+      const victim = await register();
+      let last = 0;
+      for (let i = 0; i < perSource.maxFailures; i++)
+        last = (await loginFrom(t, "127.0.0.2", victim.email, `wrong-${i}`)).status;
+      assert.equal(last, 429);
+      assert.equal((await loginFrom(t, "127.0.0.2", victim.email, victim.password)).status, 429);
+      const elsewhere = await loginFrom(t, "127.0.0.3", victim.email, victim.password);
+      assert.equal(elsewhere.status, 200, "the owner still logs in from their own address");
+      remember(elsewhere.body.accessToken);
+      remember(elsewhere.body.refreshToken);
+    });
+
+    it(`takes at most ${perAccount.maxFailures} failures per account from all addresses, then every address waits`, async () => {
+      const t = await testApp();
+      const victim = await register();
+      const sources = Math.ceil(perAccount.maxFailures / (perSource.maxFailures - 1));
+      let failures = 0;
+      for (let s = 0; s < sources; s++) {
+        // Just under each address's own lock, in parallel per address.
+        const batch = Math.min(perSource.maxFailures - 1, perAccount.maxFailures - failures);
+        const statuses = await Promise.all(
+          Array.from({ length: batch }, (_, i) => loginFrom(t, `127.0.1.${s + 1}`, victim.email, `wrong-${s}-${i}`)),
+        );
+        assert.ok(
+          statuses.every((r) => r.status === 401),
+          JSON.stringify(statuses.map((r) => r.status)),
+        );
+        failures += batch;
+      }
+      assert.equal(failures, perAccount.maxFailures);
+      const fresh = await loginFrom(t, "127.0.2.1", victim.email, victim.password);
+      assert.equal(fresh.status, 429);
+      assert.equal(fresh.body.error.code, "ACCOUNT_THROTTLED");
+      const retryAfter = Number(fresh.headers["retry-after"]);
+      assert.ok(retryAfter > 0 && retryAfter <= perAccount.windowSec);
+    }).timeout(90_000); // a hundred argon2 verifications on a shared machine
 
     it("applies the stricter per-IP auth limit on /api/auth/*", async () => {
       const { fetch, app } = await testApp();
@@ -141,3 +199,20 @@ describe("roles, admin and brute force", () => {
     assert.equal((await fetch("/monitor/api", { headers: bearer(user.accessToken) })).status, 200);
   });
 });
+
+/** A login sent from a chosen loopback address (the whole 127.0.0.0/8 is local on Linux). */
+function loginFrom(t: TestApp, localAddress: string, email: string, password: string) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any }>((resolve, reject) => {
+    const req = http.request(
+      `${t.baseUrl}/api/auth/login`,
+      { method: "POST", localAddress, headers: { "Content-Type": "application/json" } },
+      (res) => {
+        let raw = "";
+        res.on("data", (c) => (raw += c));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(raw) }));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify({ email, password }));
+  });
+}

@@ -1,17 +1,19 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { VerificationCode } from "../src/entities";
-import { WebhookNotifier } from "../src/services/notifier";
+import { Writable } from "node:stream";
+import { createLogger } from "../src/logger";
+import { LogNotifier, WebhookNotifier } from "../src/services/notifier";
 import { CODE_MAX_ATTEMPTS } from "../src/services/verification";
 import { type TestApp, testApp } from "./helpers/app";
 import { type Account, bearer, json, register } from "./helpers/users";
 import { listenOnLoopback } from "./helpers/listen";
 
-/** The embedded notifier writes messages to the log: read the latest code sent to `to`. */
+/** The latest code the server sent to `to` through the notifier gateway (a local fake). */
 function lastCodeSentTo(t: TestApp, to: string): string {
-  const line = [...t.logs].reverse().find((l) => l.includes('"notification"') && l.includes(`"to":"${to}"`));
-  assert.ok(line, `no notification logged for ${to}`);
-  return /code is (\d{6})/.exec(JSON.parse(line).notification.text)![1];
+  const message = [...t.notifier.sent].reverse().find((n) => n.to === to);
+  assert.ok(message, `no message sent to ${to}`);
+  return /code is (\d{6})/.exec(message.text)![1];
 }
 
 describe("email and phone verification", () => {
@@ -40,6 +42,7 @@ describe("email and phone verification", () => {
     assert.equal((await again.json()).error.code, "CODE_EXPIRED");
     const me = await (await t.fetch("/api/auth/me", { headers: bearer(account.accessToken) })).json();
     assert.equal(me.user.emailVerified, true);
+    assert.ok(!t.logs.some((l) => l.includes(code)), "the code never reaches the server's logs");
   });
 
   it("stores codes hashed, never in clear", async () => {
@@ -95,6 +98,42 @@ describe("email and phone verification", () => {
     const res = await t.fetch("/api/auth/verify-email/start", json({}, bearer(guest.accessToken)));
     assert.equal(res.status, 400);
     assert.equal((await res.json()).error.code, "NO_EMAIL");
+  });
+});
+
+describe("log notifier (development without NOTIFIER_WEBHOOK_URL)", () => {
+  const message = {
+    channel: "email" as const,
+    to: "dev@arcadia.test",
+    subject: "Your Arcadia verification code",
+    text: "Your Arcadia verification code is 478989. It expires in 10 minutes.",
+  };
+  const logsAt = async (level: string) => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    await new LogNotifier(createLogger(level, sink)).send(message);
+    return lines;
+  };
+
+  it("at info level, logs that a message was not delivered, never its code", async () => {
+    const lines = await logsAt("info");
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /not delivered/);
+    assert.doesNotMatch(lines[0], /478989/);
+  });
+
+  it("at debug level, logs the message marked as a development-only log", async () => {
+    const [line] = await logsAt("debug");
+    const entry = JSON.parse(line);
+    assert.equal(entry.level, 20, "debug");
+    assert.equal(entry.developmentOnly, true);
+    assert.match(entry.msg, /^DEVELOPMENT ONLY/);
+    assert.equal(entry.notification.text, message.text);
   });
 });
 

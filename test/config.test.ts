@@ -77,9 +77,55 @@ describe("config", () => {
       NODE_ENV: "production",
       JWT_SECRET: "a".repeat(32),
       SESSION_JWT_SECRET: "b".repeat(32),
+      NOTIFIER_WEBHOOK_URL: "https://notify.arcadia.test/send",
     });
     assert.equal(c.JWT_SECRET, "a".repeat(32));
     assert.equal(fs.existsSync(path.join(dataDir, "secrets.json")), false, "production never writes secrets to disk");
+  });
+
+  it("refuses production without a notifier (codes would go to the log), naming NOTIFIER_WEBHOOK_URL", () => {
+    const production = {
+      DATA_DIR: dataDir,
+      NODE_ENV: "production",
+      JWT_SECRET: "a".repeat(32),
+      SESSION_JWT_SECRET: "b".repeat(32),
+    };
+    assert.throws(
+      () => loadConfig(production),
+      (err: Error) => err instanceof ConfigError && /NOTIFIER_WEBHOOK_URL: required in production/.test(err.message),
+    );
+    assert.equal(
+      loadConfig({ ...production, NOTIFIER_WEBHOOK_URL: "https://notify.arcadia.test/send" }).NOTIFIER_WEBHOOK_URL,
+      "https://notify.arcadia.test/send",
+    );
+    assert.equal(loadConfig({ DATA_DIR: dataDir }).NOTIFIER_WEBHOOK_URL, undefined, "development may go without");
+  });
+
+  it("holds ADMIN_PASSWORD to the users' password policy, in every environment", () => {
+    const production = {
+      DATA_DIR: dataDir,
+      NODE_ENV: "production",
+      JWT_SECRET: "a".repeat(32),
+      SESSION_JWT_SECRET: "b".repeat(32),
+      NOTIFIER_WEBHOOK_URL: "https://notify.arcadia.test/send",
+      ADMIN_EMAIL: "ops@arcadia.test",
+    };
+    const development = { DATA_DIR: dataDir, NODE_ENV: "development", ADMIN_EMAIL: "ops@arcadia.test" };
+    for (const env of [production, development]) {
+      for (const weak of ["admin", "password123!", "ops@arcadia.test1"]) {
+        assert.throws(
+          () => loadConfig({ ...env, ADMIN_PASSWORD: weak }),
+          (err: Error) => {
+            assert.ok(err instanceof ConfigError);
+            assert.match(err.message, /ADMIN_PASSWORD: (This password is too easy to guess|Passwords are 8)/);
+            assert.ok(!err.message.includes(weak), "the error never quotes the password");
+            return true;
+          },
+          `${env.NODE_ENV}: ${weak}`,
+        );
+      }
+      assert.equal(loadConfig({ ...env, ADMIN_PASSWORD: "correct-horse-battery-staple" }).ADMIN_EMAIL, env.ADMIN_EMAIL);
+    }
   });
 
   it("generates development secrets once and keeps them in DATA_DIR", () => {

@@ -218,7 +218,10 @@ describe("livestreams", () => {
     const tip = nextMessage(room, "tipReceived");
     const tipped = await t.fetch(
       "/api/payments/tip",
-      json({ streamId: stream.id, amount: 3, message: "gg" }, bearer(fan.accessToken)),
+      json(
+        { streamId: stream.id, amount: 3, message: "gg" },
+        { ...bearer(fan.accessToken), "Idempotency-Key": randomUUID() },
+      ),
     );
     assert.equal(tipped.status, 200, await tipped.clone().text());
     assert.deepEqual(await tip, { fromDisplayName: "Big Fan", amount: 3, message: "gg" });

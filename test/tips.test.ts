@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { Stream } from "../src/entities";
 import { testApp, type TestApp } from "./helpers/app";
 import { type Account, bearer, json, register } from "./helpers/users";
@@ -14,7 +15,8 @@ describe("tips", () => {
     bob = await register(undefined, { displayName: "Bob" });
     await fund(t, alice.user.id, 50);
   });
-  const tip = (from: Account, body: unknown, headers: Record<string, string> = {}) =>
+  /** A tip with a fresh Idempotency-Key unless `headers` gives one. */
+  const tip = (from: Account, body: unknown, headers: Record<string, string> = { "Idempotency-Key": randomUUID() }) =>
     t.fetch("/api/payments/tip", json(body, { ...bearer(from.accessToken), ...headers }));
   const balance = (a: Account) => t.app.services.wallet.balance(a.user.id);
 
@@ -62,26 +64,81 @@ describe("tips", () => {
     assert.equal(await balance(alice), 50);
   });
 
-  it("an Idempotency-Key makes a retried tip return the first result", async () => {
-    const headers = { "Idempotency-Key": `tip-retry-${Date.now()}` };
+  it("requires an Idempotency-Key, and refuses a malformed one, moving nothing", async () => {
+    const missing = await tip(alice, { toUserId: bob.user.id, amount: 1 }, {});
+    assert.equal(missing.status, 400);
+    assert.equal((await missing.json()).error.code, "IDEMPOTENCY_KEY_REQUIRED");
+    const bad = await tip(alice, { toUserId: bob.user.id, amount: 1 }, { "Idempotency-Key": "bad key!" });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.code, "INVALID_IDEMPOTENCY_KEY");
+    assert.equal(await balance(alice), 50);
+  });
+
+  it("a retry with the same key and body returns the first result and moves nothing more", async () => {
+    const headers = { "Idempotency-Key": randomUUID() };
     const first = await (await tip(alice, { toUserId: bob.user.id, amount: 10 }, headers)).json();
-    const again = await (await tip(alice, { toUserId: bob.user.id, amount: 10 }, headers)).json();
+    const again = await tip(alice, { toUserId: bob.user.id, amount: 10 }, headers);
+    assert.equal(again.status, 200);
+    const replay = await again.json();
     assert.equal(first.replayed, false);
-    assert.equal(again.replayed, true);
-    assert.equal(again.balance, first.balance);
+    assert.equal(replay.replayed, true);
+    assert.equal(replay.tipId, first.tipId);
+    assert.equal(replay.balance, first.balance);
     assert.equal(await balance(alice), 40);
-    assert.equal(
-      (await tip(alice, { toUserId: bob.user.id, amount: 1 }, { "Idempotency-Key": "bad key!" })).status,
-      400,
+    assert.equal(await balance(bob), 10);
+  });
+
+  it("a retry of a tip whose answer was lost (e.g. a 500 during an outage) is answered, not repeated", async () => {
+    const key = randomUUID();
+    // The tip went through, but the client never saw the answer.
+    await t.app.services.tips.tip(alice.user.id, { toUserId: bob.user.id, amount: 7 }, key);
+    const retry = await tip(alice, { toUserId: bob.user.id, amount: 7 }, { "Idempotency-Key": key });
+    assert.equal(retry.status, 200);
+    assert.deepEqual(await retry.json(), { tipId: key, amount: 7, toUserId: bob.user.id, balance: 43, replayed: true });
+    assert.equal(await balance(alice), 43);
+  });
+
+  it("the same key with another amount or recipient is 422 and moves nothing", async () => {
+    const carol = await register(undefined, { displayName: "Carol" });
+    const headers = { "Idempotency-Key": randomUUID() };
+    assert.equal((await tip(alice, { toUserId: bob.user.id, amount: 5 }, headers)).status, 200);
+    for (const body of [
+      { toUserId: bob.user.id, amount: 6 },
+      { toUserId: carol.user.id, amount: 5 },
+    ]) {
+      const res = await tip(alice, body, headers);
+      assert.equal(res.status, 422, JSON.stringify(body));
+      assert.equal((await res.json()).error.code, "IDEMPOTENCY_KEY_REUSED");
+    }
+    assert.equal(await balance(alice), 45);
+    assert.equal(await balance(carol), 0);
+  });
+
+  it("20 concurrent requests with one key move the tokens once", async () => {
+    const headers = { "Idempotency-Key": randomUUID() };
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => tip(alice, { toUserId: bob.user.id, amount: 3 }, headers)),
     );
+    const bodies = await Promise.all(responses.map((r) => r.json()));
+    assert.ok(
+      responses.every((r) => r.status === 200),
+      JSON.stringify(bodies.filter((b) => b.error)),
+    );
+    assert.equal(bodies.filter((b) => !b.replayed).length, 1);
+    assert.equal(await balance(alice), 47);
   });
 
   it("a tip to a live stream pays its owner and raises the stream event on presence", async () => {
     const stream = await t.app.dataSource.getRepository(Stream).save({ ownerId: bob.user.id, title: "Speedrun" });
+    const key = randomUUID();
     const received: unknown[] = [];
     const unsubscribe = await t.app.services.events.subscribe("stream.tip", stream.id, (e) => received.push(e));
     try {
-      const res = await tip(alice, { streamId: stream.id, amount: 7, message: "  nice \u0000run " });
+      const res = await tip(
+        alice,
+        { streamId: stream.id, amount: 7, message: "  nice \u0000run " },
+        { "Idempotency-Key": key },
+      );
       assert.equal(res.status, 200);
       assert.equal(await balance(bob), 7);
       await new Promise((r) => setTimeout(r, 100));
@@ -94,6 +151,13 @@ describe("tips", () => {
     await t.app.dataSource.getRepository(Stream).update({ id: stream.id }, { status: "ended" });
     const ended = await tip(alice, { streamId: stream.id, amount: 1 });
     assert.equal(ended.status, 409);
+    const retried = await tip(
+      alice,
+      { streamId: stream.id, amount: 7, message: "nice run" },
+      { "Idempotency-Key": key },
+    );
+    assert.equal(retried.status, 200, "a retry of a tip made while live still gets its answer");
+    assert.equal((await retried.json()).replayed, true);
     const ownStream = await tip(bob, { streamId: stream.id, amount: 1 });
     assert.equal(ownStream.status, 409);
   });

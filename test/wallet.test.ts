@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Purchase } from "../src/entities";
 import { PaymentsService } from "../src/services/payments";
 import { testApp, type TestApp } from "./helpers/app";
-import { bearer, json, register } from "./helpers/users";
+import { type Account, bearer, json, register } from "./helpers/users";
 import { fund } from "./helpers/wallet";
 
 describe("wallet ledger", () => {
@@ -125,6 +125,8 @@ describe("wallet ledger", () => {
 
 describe("token packs and purchases", () => {
   let t: TestApp;
+  const purchase = (account: Account, pack: string, key: string = randomUUID()) =>
+    t.fetch("/api/tokens/purchase", json({ pack }, { ...bearer(account.accessToken), "Idempotency-Key": key }));
   before(async () => {
     t = await testApp();
   });
@@ -141,7 +143,7 @@ describe("token packs and purchases", () => {
   it("creates a Stripe Checkout Session with the official SDK and records the pending purchase", async () => {
     const account = await register();
     const before = t.stripe.created.length;
-    const res = await t.fetch("/api/tokens/purchase", json({ pack: "plus" }, bearer(account.accessToken)));
+    const res = await purchase(account, "plus");
     assert.equal(res.status, 200);
     const body = await res.json();
     assert.match(body.checkoutSessionId, /^cs_test_/);
@@ -151,21 +153,21 @@ describe("token packs and purchases", () => {
     assert.equal(sent.client_reference_id, account.user.id);
     assert.equal(sent["metadata[pack]"], "plus");
     assert.equal(sent["line_items[0][price_data][unit_amount]"], "499");
-    const purchase = await t.app.dataSource
+    const recorded = await t.app.dataSource
       .getRepository(Purchase)
       .findOneByOrFail({ checkoutSessionId: body.checkoutSessionId });
-    assert.equal(purchase.status, "pending");
-    assert.equal(purchase.tokens, 550);
-    assert.equal(purchase.userId, account.user.id);
+    assert.equal(recorded.status, "pending");
+    assert.equal(recorded.tokens, 550);
+    assert.equal(recorded.userId, account.user.id);
   });
 
   it("404 for an unknown pack, 502 when Stripe fails; nothing recorded", async () => {
     const account = await register();
-    const unknown = await t.fetch("/api/tokens/purchase", json({ pack: "mega" }, bearer(account.accessToken)));
+    const unknown = await purchase(account, "mega");
     assert.equal(unknown.status, 404);
     t.stripe.failWith = 500;
     try {
-      const down = await t.fetch("/api/tokens/purchase", json({ pack: "starter" }, bearer(account.accessToken)));
+      const down = await purchase(account, "starter");
       assert.equal(down.status, 502);
       assert.equal((await down.json()).error.code, "PAYMENT_PROVIDER_ERROR");
     } finally {
@@ -174,16 +176,64 @@ describe("token packs and purchases", () => {
     assert.equal(await t.app.dataSource.getRepository(Purchase).countBy({ userId: account.user.id }), 0);
   });
 
+  it("requires an Idempotency-Key: 400 IDEMPOTENCY_KEY_REQUIRED, no checkout created", async () => {
+    const account = await register();
+    const before = t.stripe.created.length;
+    const res = await t.fetch("/api/tokens/purchase", json({ pack: "plus" }, bearer(account.accessToken)));
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error.code, "IDEMPOTENCY_KEY_REQUIRED");
+    assert.equal(t.stripe.created.length, before);
+  });
+
+  it("a retry with the same key returns the same checkout session, created once at Stripe", async () => {
+    const account = await register();
+    const key = randomUUID();
+    const before = t.stripe.created.length;
+    const first = await (await purchase(account, "plus", key)).json();
+    const again = await purchase(account, "plus", key);
+    assert.equal(again.status, 200);
+    assert.deepEqual(await again.json(), first);
+    const concurrent = await Promise.all(Array.from({ length: 5 }, () => purchase(account, "pro", `${key}-c`)));
+    const sessions = await Promise.all(concurrent.map(async (r) => (await r.json()).checkoutSessionId));
+    assert.ok(concurrent.every((r) => r.status === 200));
+    assert.equal(new Set(sessions).size, 1, "concurrent retries share one session (Stripe's idempotency key)");
+    assert.equal(t.stripe.created.length, before + 2);
+    assert.equal(await t.app.dataSource.getRepository(Purchase).countBy({ userId: account.user.id }), 2);
+    const other = await (await purchase(account, "plus")).json();
+    assert.notEqual(other.checkoutSessionId, first.checkoutSessionId, "a new key is a new purchase");
+  });
+
+  it("the same key for another pack is 422 IDEMPOTENCY_KEY_REUSED", async () => {
+    const account = await register();
+    const key = randomUUID();
+    assert.equal((await purchase(account, "starter", key)).status, 200);
+    const res = await purchase(account, "pro", key);
+    assert.equal(res.status, 422);
+    assert.equal((await res.json()).error.code, "IDEMPOTENCY_KEY_REUSED");
+    assert.equal(await t.app.dataSource.getRepository(Purchase).countBy({ userId: account.user.id }), 1);
+  });
+
+  it("keys are per user: another user's key creates their own checkout", async () => {
+    const [a, b] = [await register(), await register()];
+    const key = randomUUID();
+    const first = await (await purchase(a, "starter", key)).json();
+    const second = await (await purchase(b, "starter", key)).json();
+    assert.notEqual(first.checkoutSessionId, second.checkoutSessionId);
+  });
+
   it("without STRIPE_SECRET_KEY, purchases and webhooks answer 503 BILLING_NOT_CONFIGURED", async () => {
     const payments = new PaymentsService(t.app.dataSource, t.app.services.wallet, {
       successUrl: "http://x.test/s",
       cancelUrl: "http://x.test/c",
     });
-    await assert.rejects(payments.purchase(randomUUID(), "starter"), (e: { status: number; code: string }) => {
-      assert.equal(e.status, 503);
-      assert.equal(e.code, "BILLING_NOT_CONFIGURED");
-      return true;
-    });
+    await assert.rejects(
+      payments.purchase(randomUUID(), "starter", randomUUID()),
+      (e: { status: number; code: string }) => {
+        assert.equal(e.status, 503);
+        assert.equal(e.code, "BILLING_NOT_CONFIGURED");
+        return true;
+      },
+    );
     assert.throws(() => payments.verifyWebhook(Buffer.from("{}"), "t=1,v1=x"), /not configured/);
   });
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { Purchase, StripeEvent } from "../src/entities";
 import { testApp, type TestApp } from "./helpers/app";
 import { bearer, json, register } from "./helpers/users";
@@ -13,7 +14,10 @@ describe("Stripe webhook", () => {
   /** A user with a pending purchase of `pack`. */
   async function pendingPurchase(pack = "starter") {
     const account = await register();
-    const res = await t.fetch("/api/tokens/purchase", json({ pack }, bearer(account.accessToken)));
+    const res = await t.fetch(
+      "/api/tokens/purchase",
+      json({ pack }, { ...bearer(account.accessToken), "Idempotency-Key": randomUUID() }),
+    );
     const { checkoutSessionId } = await res.json();
     return { account, sessionId: checkoutSessionId as string };
   }
@@ -93,16 +97,72 @@ describe("Stripe webhook", () => {
     assert.equal(await balance(account.user.id), 100);
   });
 
-  it("unknown sessions and other event types are acknowledged and change nothing", async () => {
-    const unknown = await deliver(t, paid("cs_test_unknown_session"));
-    assert.equal(unknown.status, 200);
-    assert.equal((await unknown.json()).outcome, "ignored");
+  it("other event types, and closing events of unknown sessions, are acknowledged and change nothing", async () => {
+    const expired = await deliver(t, checkoutEvent("checkout.session.expired", { id: "cs_test_unknown_expired" }));
+    assert.equal(expired.status, 200);
+    assert.equal((await expired.json()).outcome, "ignored");
     const other = await deliver(t, {
       ...checkoutEvent("customer.created", { id: "cus_1" }),
       data: { object: { id: "cus_1" } },
     });
     assert.equal(other.status, 200);
     assert.equal((await other.json()).outcome, "ignored");
+  });
+
+  it("a paid event that arrives before its purchase row is kept, then credited once when the row is written", async () => {
+    const account = await register();
+    let early: { status: number; outcome: string; again: string } | undefined;
+    const event = { id: "" } as ReturnType<typeof paid>;
+    // Stripe has created the session, our INSERT has not run yet: the webhook arrives now.
+    t.stripe.beforeAnswer = async (session) => {
+      Object.assign(event, paid(session.id));
+      const res = await deliver(t, event);
+      const redelivered = await deliver(t, event);
+      early = { status: res.status, outcome: (await res.json()).outcome, again: (await redelivered.json()).outcome };
+    };
+    let sessionId: string;
+    try {
+      const res = await t.fetch(
+        "/api/tokens/purchase",
+        json({ pack: "plus" }, { ...bearer(account.accessToken), "Idempotency-Key": randomUUID() }),
+      );
+      assert.equal(res.status, 200);
+      sessionId = (await res.json()).checkoutSessionId;
+    } finally {
+      t.stripe.beforeAnswer = undefined;
+    }
+    assert.deepEqual(early, { status: 200, outcome: "deferred", again: "deferred" });
+    assert.equal(await balance(account.user.id), 550, "credited when the purchase was recorded");
+    const purchase = await t.app.dataSource.getRepository(Purchase).findOneByOrFail({ checkoutSessionId: sessionId });
+    assert.equal(purchase.status, "paid");
+    assert.equal((await (await deliver(t, event)).json()).outcome, "duplicate");
+    assert.equal(await balance(account.user.id), 550);
+  });
+
+  it("money received after an expiry is credited (a delayed payment method can succeed late)", async () => {
+    for (const late of ["checkout.session.async_payment_succeeded", "checkout.session.completed"]) {
+      const { account, sessionId } = await pendingPurchase("starter");
+      await deliver(t, checkoutEvent("checkout.session.expired", { id: sessionId }));
+      const repo = t.app.dataSource.getRepository(Purchase);
+      assert.equal((await repo.findOneByOrFail({ checkoutSessionId: sessionId })).status, "expired");
+      const res = await deliver(t, checkoutEvent(late, { id: sessionId, payment_status: "paid" }));
+      assert.equal((await res.json()).outcome, "credited", late);
+      assert.equal(await balance(account.user.id), 100, late);
+      assert.equal((await repo.findOneByOrFail({ checkoutSessionId: sessionId })).status, "paid");
+    }
+  });
+
+  it("a validly signed event without data.object or its id is a 400 and changes nothing", async () => {
+    const noObject = await deliver(t, { ...checkoutEvent("checkout.session.completed", {}), data: {} });
+    assert.equal(noObject.status, 400);
+    assert.equal((await noObject.json()).error.code, "INVALID_EVENT");
+    const noData = await deliver(t, { id: "evt_no_data", object: "event", type: "checkout.session.completed" });
+    assert.equal(noData.status, 400);
+    const noId = await deliver(t, checkoutEvent("checkout.session.completed", { payment_status: "paid" }));
+    assert.equal(noId.status, 400);
+    const body = await noId.json();
+    assert.equal(body.error.code, "INVALID_EVENT");
+    assert.ok(body.error.requestId);
   });
 
   it("expiry after completion cannot undo the credit; expiry of a pending purchase closes it", async () => {

@@ -7,6 +7,10 @@ export type PurchaseStatus = "pending" | "paid" | "expired" | "failed";
  * and the webhook credits exactly this, never amounts taken from the event.
  */
 @Entity({ name: "purchases" })
+@Index("purchases_user_idempotency_key", ["userId", "idempotencyKey"], {
+  unique: true,
+  where: `idempotency_key IS NOT NULL`,
+})
 export class Purchase {
   @PrimaryGeneratedColumn("uuid")
   id!: string;
@@ -30,6 +34,14 @@ export class Purchase {
   @Index("purchases_checkout_session_key", { unique: true })
   @Column({ name: "checkout_session_id", type: "varchar", length: 255 })
   checkoutSessionId!: string;
+
+  /** The client's Idempotency-Key: the same key returns this purchase's checkout. */
+  @Column({ name: "idempotency_key", type: "varchar", length: 100, nullable: true })
+  idempotencyKey!: string | null;
+
+  /** Where the player pays; returned again to a retry with the same key. */
+  @Column({ name: "checkout_url", type: "varchar", length: 2048, nullable: true })
+  checkoutUrl!: string | null;
 
   @Column({ type: "varchar", length: 16, default: "pending" })
   status!: PurchaseStatus;

@@ -13,6 +13,7 @@ import { RefreshToken } from "./RefreshToken";
 import { Report } from "./Report";
 import { Stream } from "./Stream";
 import { StreamMessage } from "./StreamMessage";
+import { StripeDeferredEvent } from "./StripeDeferredEvent";
 import { StripeEvent } from "./StripeEvent";
 import { TokenPack } from "./TokenPack";
 import { User } from "./User";
@@ -29,6 +30,7 @@ export const entities = [
   TokenPack,
   Purchase,
   StripeEvent,
+  StripeDeferredEvent,
   Stream,
   StreamMessage,
   Game,
@@ -46,6 +48,7 @@ export const entities = [
 export { Asset, Game, PlaySession };
 export { Ban, Block, Call, Match, MatchMessage, ModerationEvent, Report, StreamMessage };
 export { LedgerEntry, Purchase, RefreshToken, Stream, StripeEvent, TokenPack, User, VerificationCode, Wallet };
+export { StripeDeferredEvent };
 export type { BanSource } from "./Ban";
 export type { CallChoice, CallEndReason, CallPhase } from "./Call";
 export type { PlaySessionStatus } from "./PlaySession";

@@ -17,6 +17,8 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z
   body?: B;
   query?: Q;
   params?: P;
+  /** Request headers, documented in OpenAPI (the handler reads and checks them). */
+  headers?: z.ZodObject;
   /** Documented answers: status → description and (JSON) schema. Error statuses get the envelope. */
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
   /**
@@ -93,6 +95,7 @@ export class Api {
             : undefined,
         query: spec.query as any,
         params: spec.params as any,
+        headers: spec.headers as any,
       },
       responses,
     };

@@ -6,6 +6,7 @@ import type { Api } from "./api";
 import { bearerToken, requireRole } from "./auth-middleware";
 import { ADMIN_COOKIE, readCookies, setAdminCookie } from "./cookies";
 import { sendError } from "./errors";
+import { clientSource } from "./client-source";
 
 /**
  * The Colyseus monitor panel at /monitor, for admins: a bearer access token,
@@ -47,7 +48,7 @@ export function mountMonitor(api: Api, auth: AuthService, options: { secure: boo
         return void res.status(400).type("html").send(loginPage("Enter your email and password."));
       }
       try {
-        const session = await auth.login({ email, password });
+        const session = await auth.login({ email, password }, clientSource(req));
         if (session.user.role !== "admin") return void res.status(403).type("html").send(loginPage("Admins only."));
         setAdminCookie(res, session.accessToken, options.secure);
         res.redirect(303, "/monitor/");

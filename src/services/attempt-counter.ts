@@ -1,19 +1,25 @@
 import type { Redis } from "ioredis";
 
 /**
- * Fixed-window counters for failed attempts (logins, verification codes),
- * in Redis when configured so every process counts together, else in memory.
+ * Fixed-window counters for attempts (logins, verification codes), in Redis
+ * when configured so every process counts together, else in memory. `hit` is
+ * one atomic increment (Redis INCR, or a synchronous step in memory), so a
+ * caller can reserve an attempt before doing the work it guards.
  */
 export interface AttemptCounter {
-  /** Adds one failure; returns the count in the current window and its seconds left. */
+  /** Adds one; returns the count in the current window (including this one) and its seconds left. */
   hit(key: string, windowSec: number): Promise<{ count: number; resetSec: number }>;
-  peek(key: string): Promise<{ count: number; resetSec: number }>;
+  /** Gives back one earlier hit of the current window (never below zero, never opens a new window). */
+  release(key: string): Promise<void>;
   reset(key: string): Promise<void>;
 }
 
 export function createAttemptCounter(redis: Redis | undefined, prefix: string): AttemptCounter {
   return redis ? new RedisAttemptCounter(redis, prefix) : new MemoryAttemptCounter();
 }
+
+/** DECR only a live window's key that is above zero: a plain DECR would recreate an expired key without TTL. */
+const RELEASE_SCRIPT = `if (tonumber(redis.call('GET', KEYS[1]) or '0') > 0) then return redis.call('DECR', KEYS[1]) end return 0`;
 
 class RedisAttemptCounter implements AttemptCounter {
   constructor(
@@ -27,10 +33,8 @@ class RedisAttemptCounter implements AttemptCounter {
     return { count: Number(results?.[0]?.[1] ?? 0), resetSec: Math.max(1, Number(results?.[2]?.[1] ?? windowSec)) };
   }
 
-  async peek(key: string) {
-    const k = this.prefix + key;
-    const [count, ttl] = await Promise.all([this.redis.get(k), this.redis.ttl(k)]);
-    return { count: Number(count ?? 0), resetSec: Math.max(0, ttl) };
+  async release(key: string) {
+    await this.redis.eval(RELEASE_SCRIPT, 1, this.prefix + key);
   }
 
   async reset(key: string) {
@@ -50,14 +54,12 @@ class MemoryAttemptCounter implements AttemptCounter {
       this.windows.set(key, w);
     }
     w.count++;
-    return { count: w.count, resetSec: Math.ceil((w.resetAt - now) / 1000) };
+    return { count: w.count, resetSec: Math.max(1, Math.ceil((w.resetAt - now) / 1000)) };
   }
 
-  async peek(key: string) {
-    const now = Date.now();
+  async release(key: string) {
     const w = this.windows.get(key);
-    if (!w || w.resetAt <= now) return { count: 0, resetSec: 0 };
-    return { count: w.count, resetSec: Math.ceil((w.resetAt - now) / 1000) };
+    if (w && w.resetAt > Date.now() && w.count > 0) w.count--;
   }
 
   async reset(key: string) {

@@ -39,7 +39,17 @@ export interface SessionBundle {
   expiresIn: number;
 }
 
-export const LOGIN_LOCKOUT = { maxFailures: 10, windowSec: 15 * 60 };
+/**
+ * Failed-login limits (OWASP: lock per account and source, so knowing an email
+ * is not enough to lock its owner out). One (account, source) pair is locked
+ * after 10 failures until its 15-minute window ends; the account as a whole,
+ * across all sources, takes at most 100 failures per 15 minutes, after which
+ * every source waits for the window to end.
+ */
+export const LOGIN_THROTTLE = {
+  perSource: { maxFailures: 10, windowSec: 15 * 60 },
+  perAccount: { maxFailures: 100, windowSec: 15 * 60 },
+};
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
@@ -80,27 +90,46 @@ export class AuthService {
   }
 
   /**
-   * Unknown email and wrong password answer alike, in comparable time. After
-   * LOGIN_LOCKOUT.maxFailures failures in the window the account is locked
-   * (429) until the window ends, whatever the password.
+   * Unknown email and wrong password answer alike, in comparable time. Each
+   * attempt is reserved in the counters (one atomic increment each) before
+   * argon2 runs, so a parallel burst cannot slip past the limits: see
+   * LOGIN_THROTTLE. `source` is the client's address (an IPv6 /56 prefix).
    */
-  async login(input: { email: string; password: string }): Promise<SessionBundle> {
+  async login(input: { email: string; password: string }, source: string): Promise<SessionBundle> {
     const email = normalizeEmail(input.email);
-    const key = `login:${email}`;
-    const { count, resetSec } = await this.deps.loginFailures.peek(key);
-    if (count >= LOGIN_LOCKOUT.maxFailures) throw accountLocked(resetSec);
+    const { perSource, perAccount } = LOGIN_THROTTLE;
+    const counters = this.deps.loginFailures;
+    const sourceKey = `login:${email}|${source}`;
+    const accountKey = `login:${email}`;
+    const fromSource = await counters.hit(sourceKey, perSource.windowSec);
+    if (fromSource.count > perSource.maxFailures) throw accountLocked(fromSource.resetSec);
+    const overall = await counters.hit(accountKey, perAccount.windowSec);
+    if (overall.count > perAccount.maxFailures) {
+      await counters.release(sourceKey); // not a guess: no password was tried
+      throw accountThrottled(overall.resetSec);
+    }
 
-    const user = await this.deps.dataSource.getRepository(User).findOne({ where: { email } });
-    const verdict =
-      user?.passwordHash && !user.deletedAt
-        ? await verifyPassword(user.passwordHash, input.password)
-        : (await verifyAgainstDummy(input.password), { ok: false, needsRehash: false });
+    let user: User | null;
+    let verdict: { ok: boolean; needsRehash: boolean };
+    try {
+      user = await this.deps.dataSource.getRepository(User).findOne({ where: { email } });
+      verdict =
+        user?.passwordHash && !user.deletedAt
+          ? await verifyPassword(user.passwordHash, input.password)
+          : (await verifyAgainstDummy(input.password), { ok: false, needsRehash: false });
+    } catch (err) {
+      // Our failure (the database), not the client's guess: give the reservations back.
+      await Promise.all([counters.release(sourceKey), counters.release(accountKey)]).catch(() => undefined);
+      throw err;
+    }
     if (!user || !verdict.ok) {
-      const failures = await this.deps.loginFailures.hit(key, LOGIN_LOCKOUT.windowSec);
-      if (failures.count >= LOGIN_LOCKOUT.maxFailures) throw accountLocked(failures.resetSec);
+      // The reservations stay as this failure's record.
+      if (fromSource.count >= perSource.maxFailures) throw accountLocked(fromSource.resetSec);
       throw unauthorized("Wrong email or password", "INVALID_CREDENTIALS");
     }
-    await this.deps.loginFailures.reset(key);
+    // The owner proved it from this source: its count starts over. The account-wide
+    // count only gets this attempt back, so a spray from elsewhere keeps its tally.
+    await Promise.all([counters.reset(sourceKey), counters.release(accountKey)]);
     return this.deps.dataSource.transaction(async (m) => {
       if (verdict.needsRehash)
         await m.update(User, { id: user.id }, { passwordHash: await hashPassword(input.password) });
@@ -201,4 +230,14 @@ function accountLocked(retryAfterSec: number) {
   return new AppError(429, "ACCOUNT_LOCKED", `Too many failed logins; try again in ${retryAfterSec} s`, undefined, {
     "Retry-After": String(retryAfterSec),
   });
+}
+
+function accountThrottled(retryAfterSec: number) {
+  return new AppError(
+    429,
+    "ACCOUNT_THROTTLED",
+    `Too many failed logins for this account; try again in ${retryAfterSec} s`,
+    undefined,
+    { "Retry-After": String(retryAfterSec) },
+  );
 }

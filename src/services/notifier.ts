@@ -13,12 +13,27 @@ export interface Notifier {
   send(notification: Notification): Promise<void>;
 }
 
-/** Embedded mode: the message goes to the log, where a developer reads the code. */
+/**
+ * Development only (production refuses to start without NOTIFIER_WEBHOOK_URL):
+ * nothing is delivered. The message, one-time codes included, is logged at
+ * debug level only and marked as a development-only log; at info level the log
+ * says that a message was not delivered, without its text.
+ */
 export class LogNotifier implements Notifier {
   constructor(private readonly logger: Logger) {}
 
   async send(n: Notification): Promise<void> {
-    this.logger.info({ notification: n }, `notification to ${n.channel} ${n.to}`);
+    if (this.logger.isLevelEnabled("debug")) {
+      this.logger.debug(
+        { developmentOnly: true, notification: n },
+        `DEVELOPMENT ONLY, not delivered: ${n.channel} message to ${n.to} (set NOTIFIER_WEBHOOK_URL to send it)`,
+      );
+    } else {
+      this.logger.info(
+        { channel: n.channel },
+        "message not delivered: NOTIFIER_WEBHOOK_URL is unset (LOG_LEVEL=debug shows it in development)",
+      );
+    }
   }
 }
 

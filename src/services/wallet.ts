@@ -60,7 +60,16 @@ export class WalletService {
   /** Applies changes atomically, in the caller's transaction when `m` is given. */
   async apply(changes: WalletChange[], m?: EntityManager): Promise<ApplyResult> {
     validate(changes);
-    return m ? this.applyLocked(m, changes) : this.dataSource.transaction((tx) => this.applyLocked(tx, changes));
+    if (m) return this.applyLocked(m, changes);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction((tx) => this.applyLocked(tx, changes));
+      } catch (err) {
+        // Concurrent first changes of a wallet that does not exist yet can deadlock in PostgreSQL
+        // (row creation inside the lock sequence); the victim rolled back whole, so it can run again.
+        if (!isDeadlock(err) || attempt === 3) throw err;
+      }
+    }
   }
 
   /** Moves tokens between two users: two entries in one transaction. */
@@ -92,6 +101,11 @@ export class WalletService {
         idempotencyKey: `${input.idempotencyKey}:credit`,
       },
     ]);
+  }
+
+  /** The entries an earlier change wrote under these keys, if it went through (a retry's answer). */
+  async earlierResult(keys: string[]): Promise<ApplyResult | undefined> {
+    return this.replay(this.dataSource.manager, keys);
   }
 
   /** Newest first; `cursor` is the last id of the previous page. */
@@ -212,6 +226,11 @@ export class WalletService {
     }
     return new Map(rows.map((r) => [r.user_id, Number(r.balance)]));
   }
+}
+
+function isDeadlock(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  return (e.driverError?.code ?? e.code) === "40P01";
 }
 
 function validate(changes: WalletChange[]) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { randomBytes } from "node:crypto";
 import type { Room } from "@colyseus/sdk";
 import "reflect-metadata";
@@ -98,10 +99,14 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     }
   });
 
-  const post = (server: ServerProcess, path: string, body: unknown, token?: string) =>
+  const post = (server: ServerProcess, path: string, body: unknown, token?: string, headers = {}) =>
     fetch(`${server.baseUrl}${path}`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        "Content-Type": "application/json",
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
       body: JSON.stringify(body),
     });
   const meOn = (server: ServerProcess, token: string) =>
@@ -286,7 +291,14 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
       assert.equal((await put(other, "From the other process")).status, 200);
       assert.equal((await updated).title, "From the other process");
       const tip = next<{ amount: number }>(room, "tipReceived");
-      assert.equal((await post(other, "/api/payments/tip", { streamId, amount: 2 }, fan.accessToken)).status, 200);
+      assert.equal(
+        (
+          await post(other, "/api/payments/tip", { streamId, amount: 2 }, fan.accessToken, {
+            "Idempotency-Key": randomUUID(),
+          })
+        ).status,
+        200,
+      );
       assert.equal((await tip).amount, 2);
       const ended = next(room, "streamEnded");
       const closed = new Promise<void>((resolve) => room.onLeave(() => resolve()));

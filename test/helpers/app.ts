@@ -8,6 +8,7 @@ import { loadConfig } from "../../src/config";
 import { seed } from "../../src/services/seed";
 import { createScratchDatabase } from "./database";
 import { type FakeHive, startFakeHive } from "./fake-hive";
+import { type FakeNotifier, startFakeNotifier } from "./fake-notifier";
 import { type FakeStripe, startFakeStripe } from "./fake-stripe";
 
 export const ADMIN = { email: "ops@arcadia.test", password: "correct-horse-battery-staple" };
@@ -23,6 +24,8 @@ export interface TestApp {
   logs: string[];
   stripe: FakeStripe;
   hive: FakeHive;
+  /** The email/SMS gateway behind NOTIFIER_WEBHOOK_URL: verification codes arrive here. */
+  notifier: FakeNotifier;
   fetch(pathname: string, init?: RequestInit): Promise<Response>;
   sdk(): TestClient;
 }
@@ -62,6 +65,8 @@ async function boot(): Promise<TestApp> {
   cleanups.push(() => stripe.close());
   const hive = await startFakeHive();
   cleanups.push(() => hive.close());
+  const notifier = await startFakeNotifier();
+  cleanups.push(() => notifier.close());
   const config = loadConfig({
     ...process.env,
     NODE_ENV: "test",
@@ -85,6 +90,7 @@ async function boot(): Promise<TestApp> {
     HIVE_WEBHOOK_SECRET,
     HIVE_API_URL: hive.url,
     HIVE_API_KEY: HIVE_API_KEY,
+    NOTIFIER_WEBHOOK_URL: notifier.url,
     // Short call timers: a peer has 2 s to join, a call lasts 3 s, the choice closes 2 s later.
     CALL_JOIN_TIMEOUT_SEC: "2",
     CALL_DURATION_SEC: "3",
@@ -114,6 +120,7 @@ async function boot(): Promise<TestApp> {
     logs,
     stripe,
     hive,
+    notifier,
     fetch: (pathname, init) => fetch(`${baseUrl}${pathname}`, init),
     sdk: () => new TestClient(baseUrl),
   };

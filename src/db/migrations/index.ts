@@ -4,6 +4,7 @@ import { CreateWalletAndPayments1795425321312 } from "./1795425321312-CreateWall
 import { CreatePlayAndAssets1795426285055 } from "./1795426285055-CreatePlayAndAssets";
 import { CreateVideoChat1795431297673 } from "./1795431297673-CreateVideoChat";
 import { CreateStreamChat1795432670981 } from "./1795432670981-CreateStreamChat";
+import { PaymentRetries1795440000000 } from "./1795440000000-PaymentRetries";
 import { AddProcessOwnership1795500000000 } from "./1795500000000-AddProcessOwnership";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
@@ -14,5 +15,6 @@ export const migrations = [
   CreatePlayAndAssets1795426285055,
   CreateVideoChat1795431297673,
   CreateStreamChat1795432670981,
+  PaymentRetries1795440000000,
   AddProcessOwnership1795500000000,
 ];

@@ -3,6 +3,7 @@ import type { Config } from "../../config";
 import type { Services } from "../../services";
 import { unauthorized } from "../../services/errors";
 import type { Api } from "../api";
+import { clientSource } from "../client-source";
 import { optionalAuth, principalOf, requireAuth } from "../auth-middleware";
 import {
   assertCookieRequestIsNotForged,
@@ -53,10 +54,13 @@ export function registerAuthRoutes(api: Api, services: Services, config: Config)
     responses: {
       200: { description: "Logged in; refresh cookie set (and the monitor cookie for admins)", schema: SessionSchema },
       401: { description: "Wrong email or password (the same answer for both)" },
-      429: { description: "Account locked after repeated failures; see Retry-After" },
+      429: {
+        description:
+          "ACCOUNT_LOCKED: too many failures for this account from this address; ACCOUNT_THROTTLED: too many for the account from everywhere. See Retry-After",
+      },
     },
     handler: async (req, res) => {
-      const bundle = await auth.login(req.valid.body);
+      const bundle = await auth.login(req.valid.body, clientSource(req));
       setSessionCookies(res, bundle, secure);
       res.json(bundle);
     },
