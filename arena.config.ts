@@ -27,6 +27,8 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
   const { config, logger } = deps;
   const redisUrl = config.REDIS_URL;
   setRoomServices(deps.services);
+  // SDP offers exceed the 4 KB default; handlers enforce the real per-type limits.
+  const transport = new WebSocketTransport({ maxPayload: 64 * 1024 });
   return defineServer({
     rooms: {
       lobby: defineRoom(LobbyRoom),
@@ -37,11 +39,10 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
       stream: defineRoom(StreamRoom).filterBy(["streamId"]).enableRealtimeListing(),
     },
     express: (app) => {
-      const api = configureHttp(app, deps);
+      const api = configureHttp(app, deps, transport.server);
       options.onHttpReady?.(api);
     },
-    // SDP offers exceed the 4 KB default; handlers enforce the real per-type limits.
-    transport: new WebSocketTransport({ maxPayload: 64 * 1024 }),
+    transport,
     presence: options.presence,
     driver: redisUrl ? new RoomNamePartitionedRedisDriver(redisUrl) : undefined,
     publicAddress: config.PUBLIC_ADDRESS,

@@ -41,6 +41,8 @@ const envSchema = z.object({
     .default("arcadia:"),
   /** host:port clients use to reach this process; required per process when several share Redis. */
   PUBLIC_ADDRESS: optionalString,
+  /** The URL browsers use to reach the service; https:// turns on HSTS and upgrade-insecure-requests. */
+  PUBLIC_URL: url(["http:", "https:"]),
   /** Express "trust proxy" setting: number of proxy hops, or false. */
   TRUST_PROXY: z.coerce.number().int().min(0).default(0),
   JWT_SECRET: secret,

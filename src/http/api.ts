@@ -2,6 +2,7 @@ import type { OpenAPIRegistry, RouteConfig } from "@asteasolutions/zod-to-openap
 import express, { type Application, type Request, type RequestHandler, type Response } from "express";
 import { z } from "zod";
 import { AppError } from "../services/errors";
+import { nulPath } from "../services/text";
 import { ErrorSchema, toOpenApiPath } from "./openapi";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -118,6 +119,11 @@ function validate(body?: z.ZodType, query?: z.ZodType, params?: z.ZodType): Requ
     const issues: Array<{ in: string; path: string; message: string }> = [];
     const parse = (where: string, schema: z.ZodType | undefined, value: unknown) => {
       if (!schema) return undefined;
+      const nul = nulPath(value);
+      if (nul !== undefined) {
+        issues.push({ in: where, path: nul, message: "must not contain NUL characters" });
+        return undefined;
+      }
       const result = schema.safeParse(value);
       if (result.success) return result.data;
       for (const issue of result.error.issues) {
