@@ -55,11 +55,7 @@ export function createRateLimiter(options: RateLimitOptions): RequestHandler {
       ? new RecoveringRedisStore({
           prefix: `${options.redisKeyPrefix ?? "arcadia:"}rl:${options.name}:`,
           sendCommand: (command: string, ...args: string[]) =>
-            withTimeout(redis.call(command, ...args), REDIS_COMMAND_TIMEOUT_MS, "Redis (rate limit)").catch(
-              (err: unknown) => {
-                throw unavailable(`Rate limiting is unavailable (${(err as Error)?.message}); try again shortly`);
-              },
-            ) as Promise<any>,
+            withTimeout(redis.call(command, ...args), REDIS_COMMAND_TIMEOUT_MS, "Redis (rate limit)") as Promise<any>,
         })
       : undefined,
     handler: (req, res) =>
@@ -68,22 +64,20 @@ export function createRateLimiter(options: RateLimitOptions): RequestHandler {
 }
 
 /**
- * rate-limit-redis loads its script once, at start: if Redis was down then,
- * the failed load would be reused forever and the limiter never recover.
+ * rate-limit-redis loads its script once, at start: if Redis was down then (or
+ * restarted empty), the failed load would be reused forever and the limiter
+ * never count again. A failed load is retried before the next increment.
  */
 class RecoveringRedisStore extends RedisStore {
   override async increment(key: string) {
+    await this.incrementScriptSha.catch(() => {
+      this.incrementScriptSha = this.loadIncrementScript();
+    });
     try {
       return await super.increment(key);
     } catch (err) {
-      await this.incrementScriptSha.then(
-        () => undefined,
-        () => {
-          this.incrementScriptSha = this.loadIncrementScript();
-          this.incrementScriptSha.catch(() => {}); // observed by the next increment
-        },
-      );
-      throw err;
+      // Refused, timed out or reset: the limiter is unavailable (503 where it fails closed).
+      throw unavailable(`Rate limiting is unavailable (${(err as Error)?.message}); try again shortly`);
     }
   }
 }
