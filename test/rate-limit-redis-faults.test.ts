@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
+import os from "node:os";
+import { loadConfig } from "../src/config";
+import type { HttpDependencies } from "../src/http/app";
+import { createLimits } from "../src/http/limits";
 import { createRateLimiter } from "../src/http/rate-limit";
+import { createLogger } from "../src/logger";
 import { createRedis } from "../src/redis";
 import { startHttpFixture } from "./helpers/http-fixture";
 
@@ -49,6 +54,7 @@ describe("rate limiting when Redis is refused or hung", function () {
   before(async () => {
     redisServer = await startRedis();
     redis = createRedis(`redis://127.0.0.1:${PORT}`);
+    redis.on("error", () => {}); // connection errors are the point of these tests
     const common = { windowSec: 60, max: 3, redis, redisKeyPrefix: `faults-${process.pid}:` };
     open = await startHttpFixture({
       before: [createRateLimiter({ ...common, name: "general", onStoreFailure: "open" })],
@@ -123,3 +129,29 @@ async function waitForRedis(redis: ReturnType<typeof createRedis>) {
   }
   throw new Error("Redis did not come back");
 }
+
+describe("the server's limits when Redis is down", () => {
+  it("fail closed only where passwords are checked; refresh, logout and the rest pass", async () => {
+    // Nothing listens on this port of our range: every command is refused.
+    const redis = createRedis("redis://127.0.0.1:6419");
+    redis.on("error", () => {}); // connection errors are expected here
+    const config = loadConfig({ NODE_ENV: "test", DATA_DIR: os.tmpdir(), JWT_SECRET: "j".repeat(32) });
+    const limits = createLimits({ config, redis, logger: createLogger("silent") } as HttpDependencies);
+    const fixture = await startHttpFixture({ before: [limits.perIp, limits.perUser, limits.auth] });
+    const post = (path: string) =>
+      fetch(`${fixture.url}${path}`, { method: "POST", signal: AbortSignal.timeout(5000) });
+    try {
+      for (const path of ["/api/auth/login", "/api/auth/register", "/api/auth/change-password", "/monitor/login"]) {
+        const res = await post(path);
+        assert.equal(res.status, 503, path);
+        assert.equal((await res.json()).error.code, "UNAVAILABLE");
+      }
+      for (const path of ["/api/auth/refresh", "/api/auth/logout", "/api/games"]) {
+        assert.equal((await post(path)).status, 404, `${path} passes the limiter (the fixture has no such route)`);
+      }
+    } finally {
+      await fixture.close();
+      redis.disconnect();
+    }
+  });
+});

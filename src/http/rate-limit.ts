@@ -55,7 +55,14 @@ export function createRateLimiter(options: RateLimitOptions): RequestHandler {
       ? new RecoveringRedisStore({
           prefix: `${options.redisKeyPrefix ?? "arcadia:"}rl:${options.name}:`,
           sendCommand: (command: string, ...args: string[]) =>
-            withTimeout(redis.call(command, ...args), REDIS_COMMAND_TIMEOUT_MS, "Redis (rate limit)") as Promise<any>,
+            // While disconnected, fail at once rather than queue: an outage then costs requests nothing.
+            redis.status !== "ready"
+              ? Promise.reject(new Error(`Redis is ${redis.status}`))
+              : (withTimeout(
+                  redis.call(command, ...args),
+                  REDIS_COMMAND_TIMEOUT_MS,
+                  "Redis (rate limit)",
+                ) as Promise<any>),
         })
       : undefined,
     handler: (req, res) =>
