@@ -119,12 +119,10 @@ function validate(body?: z.ZodType, query?: z.ZodType, params?: z.ZodType): Requ
     const issues: Array<{ in: string; path: string; message: string }> = [];
     const parse = (where: string, schema: z.ZodType | undefined, value: unknown) => {
       if (!schema) return undefined;
-      const nul = nulPath(value);
-      if (nul !== undefined) {
-        issues.push({ in: where, path: nul, message: "must not contain NUL characters" });
-        return undefined;
-      }
       const result = schema.safeParse(value);
+      // Checked on the validated value: user-typed text (CleanText) has had control characters removed already.
+      const nul = result.success ? nulPath(result.data) : undefined;
+      if (nul !== undefined) issues.push({ in: where, path: nul, message: "must not contain NUL characters" });
       if (result.success) return result.data;
       for (const issue of result.error.issues) {
         issues.push({ in: where, path: issue.path.join("."), message: issue.message });
