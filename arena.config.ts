@@ -34,6 +34,8 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
     createCap: config.ROOM_CREATE_CAP,
   });
   guardCloseReasons();
+  // SDP offers exceed the 4 KB default; handlers enforce the real per-type limits.
+  const transport = new WebSocketTransport({ maxPayload: 64 * 1024 });
   return defineServer({
     rooms: {
       // Every room goes through guardRoom: no client message, timer or hook can end the process.
@@ -45,11 +47,10 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
       stream: defineRoom(guardRoom(StreamRoom)).filterBy(["streamId"]).enableRealtimeListing(),
     },
     express: (app) => {
-      const api = configureHttp(app, deps);
+      const api = configureHttp(app, deps, transport.server);
       options.onHttpReady?.(api);
     },
-    // SDP offers exceed the 4 KB default; handlers enforce the real per-type limits.
-    transport: new WebSocketTransport({ maxPayload: 64 * 1024 }),
+    transport,
     presence: options.presence,
     driver: redisUrl ? new RoomNamePartitionedRedisDriver(redisUrl) : undefined,
     publicAddress: config.PUBLIC_ADDRESS,

@@ -42,6 +42,8 @@ const envSchema = z.object({
     .default("arcadia:"),
   /** host:port clients use to reach this process; required per process when several share Redis. */
   PUBLIC_ADDRESS: optionalString,
+  /** The URL browsers use to reach the service; https:// turns on HSTS and upgrade-insecure-requests. */
+  PUBLIC_URL: url(["http:", "https:"]),
   /** Express "trust proxy" setting: number of proxy hops, or false. */
   TRUST_PROXY: z.coerce.number().int().min(0).default(0),
   JWT_SECRET: secret,
@@ -133,6 +135,7 @@ export const ENV_DOCS = {
     meaning: "prefix of our own Redis keys (Colyseus's keys ignore it: one Redis database per deployment)",
   },
   PUBLIC_ADDRESS: { meaning: "`host:port` clients use to reach this process; needed per process with Redis" },
+  PUBLIC_URL: { meaning: "URL browsers use; `https://…` sends HSTS and `upgrade-insecure-requests`" },
   TRUST_PROXY: { meaning: "proxy hops in front of the server, for client IPs in rate limits" },
   JWT_SECRET: { meaning: "access-token signing key, ≥ 32 characters", default: "generated (dev)" },
   SESSION_JWT_SECRET: { meaning: "play-session-token signing key, ≥ 32 characters", default: "generated (dev)" },
@@ -175,7 +178,9 @@ export const ENV_DOCS = {
   ADMIN_PASSWORD: { meaning: "its password; required with `ADMIN_EMAIL`; must pass the password policy" },
   LOG_LEVEL: { meaning: "pino level" },
   RATE_LIMIT_WINDOW_SEC: { meaning: "window of the per-IP rate limits" },
-  RATE_LIMIT_MAX: { meaning: "global per-IP limit per window (not `/health*`, `/metrics`)" },
+  RATE_LIMIT_MAX: {
+    meaning: "per-IP and per-user limit per window, HTTP and `/matchmake` (not `/health*`, `/metrics`)",
+  },
   AUTH_RATE_LIMIT_MAX: { meaning: "per-IP limit per window on `/api/auth/*`" },
 } satisfies Record<keyof typeof envSchema.shape, EnvDoc>;
 

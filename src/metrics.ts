@@ -10,8 +10,9 @@ collectDefaultMetrics({ register: registry });
 
 export const httpRequestDuration = new Histogram({
   name: "http_request_duration_seconds",
-  help: "HTTP request duration by method, route template and status",
-  labelNames: ["method", "route", "status"] as const,
+  // status_class is what alerts count: Colyseus' client-caused 52x matchmaking refusals are "4xx" there.
+  help: "HTTP request duration by method, route template, status and status class (2xx..5xx)",
+  labelNames: ["method", "route", "status", "status_class"] as const,
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   registers: [registry],
 });

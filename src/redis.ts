@@ -1,15 +1,21 @@
 import { Redis } from "ioredis";
 
+/** A command Redis has not answered by then fails ("Command timed out") instead of waiting. */
+export const REDIS_COMMAND_TIMEOUT_MS = 1000;
+
 /**
  * Redis client for our own keys (rate limits, counters). Colyseus presence and
  * driver open their own connections from the same URL.
  */
-export function createRedis(url: string): Redis {
+export function createRedis(url: string, options: { commandTimeoutMs?: number } = {}): Redis {
   return new Redis(url, {
     // Fail commands fast while disconnected instead of queueing them forever.
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
     connectTimeout: 5000,
+    // A hung server (stopped, overloaded) accepts the connection but never answers:
+    // without this, every command (and every rate-limited request) waits for it.
+    commandTimeout: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
 }

@@ -10,7 +10,7 @@ describe("rate limiting", () => {
 
   it("answers 429 in the error envelope with Retry-After once the limit is spent", async () => {
     const fixture = await startHttpFixture({
-      before: [createRateLimiter({ name: "t-memory", windowSec: 30, max: 3 })],
+      before: [createRateLimiter({ name: "t-memory", windowSec: 30, max: 3, onStoreFailure: "open" })],
     });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await get(fixture.url)).status, 404);
@@ -42,10 +42,14 @@ describe("rate limiting", () => {
     const redisA = createRedis(process.env.REDIS_URL);
     const redisB = createRedis(process.env.REDIS_URL);
     const a = await startHttpFixture({
-      before: [createRateLimiter({ name, windowSec: 30, max: 4, redis: redisA, redisKeyPrefix })],
+      before: [
+        createRateLimiter({ name, windowSec: 30, max: 4, redis: redisA, redisKeyPrefix, onStoreFailure: "open" }),
+      ],
     });
     const b = await startHttpFixture({
-      before: [createRateLimiter({ name, windowSec: 30, max: 4, redis: redisB, redisKeyPrefix })],
+      before: [
+        createRateLimiter({ name, windowSec: 30, max: 4, redis: redisB, redisKeyPrefix, onStoreFailure: "open" }),
+      ],
     });
     try {
       const statuses = [];

@@ -2,6 +2,7 @@ import type { OpenAPIRegistry, RouteConfig } from "@asteasolutions/zod-to-openap
 import express, { type Application, type Request, type RequestHandler, type Response } from "express";
 import { z } from "zod";
 import { AppError } from "../services/errors";
+import { nulPath } from "../services/text";
 import { ErrorSchema, toOpenApiPath } from "./openapi";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -122,6 +123,9 @@ function validate(body?: z.ZodType, query?: z.ZodType, params?: z.ZodType): Requ
     const parse = (where: string, schema: z.ZodType | undefined, value: unknown) => {
       if (!schema) return undefined;
       const result = schema.safeParse(value);
+      // Checked on the validated value: user-typed text (CleanText) has had control characters removed already.
+      const nul = result.success ? nulPath(result.data) : undefined;
+      if (nul !== undefined) issues.push({ in: where, path: nul, message: "must not contain NUL characters" });
       if (result.success) return result.data;
       for (const issue of result.error.issues) {
         issues.push({ in: where, path: issue.path.join("."), message: issue.message });

@@ -1,17 +1,20 @@
+import type { Server } from "node:http";
 import type { Application } from "express";
-import helmet from "helmet";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Config } from "../config";
 import type { Services } from "../services";
 import type { HealthDependencies } from "../services/health";
 import { Api } from "./api";
+import { answerClientErrorsWithEnvelope } from "./client-errors";
 import { installCorsPolicy } from "./cors";
 import { errorHandler, notFoundHandler } from "./errors";
 import { mountMonitor } from "./monitor";
 import { observability } from "./observability";
 import { createRegistry } from "./openapi";
-import { createRateLimiter } from "./rate-limit";
+import { createLimits } from "./limits";
+import { gateMatchmaking } from "./matchmake-gate";
+import { securityHeaders } from "./security-headers";
 import { registerAssetRoutes } from "./routes/assets";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerGameRoutes } from "./routes/games";
@@ -33,43 +36,29 @@ export interface HttpDependencies extends HealthDependencies {
   version: string;
 }
 
-const UNLIMITED_PATHS = new Set(["/health", "/health/ready", "/metrics"]);
-
-/** Assembles the Express side app on the app Colyseus' transport hands us. */
-export function configureHttp(app: Application, deps: HttpDependencies): Api {
+/**
+ * Assembles the Express side app on the app Colyseus' transport hands us, and
+ * puts the same limits and request log in front of Colyseus' own `/matchmake`
+ * routes on `server` (the transport's HTTP server).
+ */
+export function configureHttp(app: Application, deps: HttpDependencies, server?: Server): Api {
   const { config } = deps;
   app.disable("x-powered-by");
   app.set("trust proxy", config.TRUST_PROXY);
   installCorsPolicy(config.CORS_ORIGINS);
 
   app.use(observability(deps.logger));
-  app.use(
-    helmet({
-      // Swagger UI at /docs loads its own inline styles.
-      contentSecurityPolicy: { directives: { "style-src": ["'self'", "'unsafe-inline'"] } },
-      crossOriginResourcePolicy: { policy: "cross-origin" },
-    }),
-  );
-  app.use(
-    createRateLimiter({
-      name: "global",
-      windowSec: config.RATE_LIMIT_WINDOW_SEC,
-      max: config.RATE_LIMIT_MAX,
-      redis: deps.redis,
-      redisKeyPrefix: config.REDIS_KEY_PREFIX,
-      skip: (req) => UNLIMITED_PATHS.has(req.path),
-    }),
-  );
-
-  // Stricter per-IP budget where passwords are guessed.
-  const authLimiter = createRateLimiter({
-    name: "auth",
-    windowSec: config.RATE_LIMIT_WINDOW_SEC,
-    max: config.AUTH_RATE_LIMIT_MAX,
-    redis: deps.redis,
-    redisKeyPrefix: config.REDIS_KEY_PREFIX,
-  });
-  app.use("/api/auth", authLimiter);
+  app.use(securityHeaders({ publicUrlIsHttps: config.PUBLIC_URL?.startsWith("https:") ?? false }));
+  const limits = createLimits(deps);
+  app.use(limits.perIp, limits.perUser);
+  app.use("/api/auth", limits.auth);
+  if (server) {
+    answerClientErrorsWithEnvelope(server, deps.logger);
+    gateMatchmaking(server, {
+      trustProxy: config.TRUST_PROXY,
+      handlers: [...observability(deps.logger), limits.perIp, limits.perUser],
+    });
+  }
 
   const api = new Api(app, createRegistry(), config.JSON_BODY_LIMIT_KB * 1024);
   registerOpsRoutes(api, deps, deps.version);
@@ -84,9 +73,9 @@ export function configureHttp(app: Application, deps: HttpDependencies): Api {
   registerMatchRoutes(api, deps.services);
   registerStreamRoutes(api, deps.services);
   registerModerationRoutes(api, deps.services);
-  mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [authLimiter] });
+  mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [limits.auth] });
 
   app.use(notFoundHandler);
-  app.use(errorHandler({ exposeStack: config.NODE_ENV === "development" }));
+  app.use(errorHandler);
   return api;
 }

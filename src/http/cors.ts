@@ -1,4 +1,5 @@
 import { matchMaker } from "@colyseus/core";
+import type { IncomingMessage } from "node:http";
 
 /**
  * CORS for every HTTP response, matchmaking and Express alike.
@@ -26,4 +27,11 @@ export function installCorsPolicy(allowedOrigins: readonly string[]): void {
     if (!origin || !allowed.has(origin)) return {};
     return { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true" };
   };
+}
+
+/** The CORS headers Colyseus stamps on a response, for answers we send before it sees the request. */
+export function corsHeadersFor(req: IncomingMessage): Record<string, string> {
+  const headers = new Headers();
+  if (typeof req.headers.origin === "string") headers.set("origin", req.headers.origin);
+  return { ...matchMaker.controller.DEFAULT_CORS_HEADERS, ...matchMaker.controller.getCorsHeaders(headers) };
 }

@@ -2,6 +2,7 @@ import { monitor } from "@colyseus/monitor";
 import express, { type RequestHandler } from "express";
 import type { AuthService } from "../services/auth";
 import { AppError } from "../services/errors";
+import { nulPath } from "../services/text";
 import type { Api } from "./api";
 import { bearerToken, requireRole } from "./auth-middleware";
 import { ADMIN_COOKIE, readCookies, setAdminCookie } from "./cookies";
@@ -44,7 +45,8 @@ export function mountMonitor(api: Api, auth: AuthService, options: { secure: boo
     express.urlencoded({ extended: false, limit: "4kb" }),
     async (req, res) => {
       const { email, password } = (req.body ?? {}) as Record<string, unknown>;
-      if (typeof email !== "string" || typeof password !== "string") {
+      // NUL cannot reach PostgreSQL; such input is as unusable as a missing field.
+      if (typeof email !== "string" || typeof password !== "string" || nulPath([email, password]) !== undefined) {
         return void res.status(400).type("html").send(loginPage("Enter your email and password."));
       }
       try {

@@ -47,6 +47,11 @@ export const MessagePageQuery = z.object({
 
 /** A page ordered by time, newest first: `before` is the previous page's `nextCursor` (a timestamp). */
 export const TimePageQuery = z.object({
-  before: z.iso.datetime().optional().openapi({ description: "nextCursor of the previous page" }),
+  before: z.iso
+    .datetime()
+    // PostgreSQL's timestamps start at year 1 (ISO year 0000 is 1 BC).
+    .refine((s) => Number(s.slice(0, 4)) >= 1, "year must be 0001 or later")
+    .optional()
+    .openapi({ description: "nextCursor of the previous page" }),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { Ban, type BanSource, Call, Report, type ReportReason, type ReportStatus, User } from "../entities";
 import { registry } from "../metrics";
 import { AppError, badRequest, conflict, forbidden, notFound } from "./errors";
+import { nulPath } from "./text";
 import type { DomainEvents } from "./events";
 import { SharedCache } from "./shared-cache";
 
@@ -360,6 +361,12 @@ function parseHiveEvent(body: Buffer): HiveEvent {
     json = JSON.parse(body.toString("utf8"));
   } catch {
     throw badRequest("INVALID_JSON", "The body is not JSON");
+  }
+  const nul = nulPath(json);
+  if (nul !== undefined) {
+    throw badRequest("VALIDATION_FAILED", "Request validation failed", [
+      { in: "body", path: nul, message: "must not contain NUL characters" },
+    ]);
   }
   const result = HiveEventSchema.safeParse(json);
   if (!result.success) {

@@ -20,6 +20,8 @@ const GONE_MESSAGES = [
   "Connection is closed",
   "Reached the max retries per request limit",
   "Stream isn't writeable",
+  // ioredis' commandTimeout (src/redis.ts): Redis accepted the connection but did not answer.
+  "Command timed out",
 ];
 
 /**

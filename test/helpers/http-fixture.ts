@@ -40,6 +40,6 @@ export async function startHttpFixture(options: { before?: RequestHandler[]; lim
     },
   });
   app.use(notFoundHandler);
-  app.use(errorHandler({ exposeStack: false }));
+  app.use(errorHandler);
   return listenOnLoopback(http.createServer(app));
 }

@@ -1,7 +1,16 @@
 import { z } from "zod";
 import type { Services } from "../../services";
+import { AppError } from "../../services/errors";
 import { HiveEventSchema } from "../../services/moderation";
 import type { Api } from "../api";
+
+/** Ids are stored: present, and without NUL (PostgreSQL text cannot hold it). */
+const StripeId = z.string().regex(/^[^\0]+$/);
+const StripeEventSchema = z.object({
+  id: StripeId,
+  type: StripeId,
+  data: z.object({ object: z.looseObject({ id: StripeId }) }),
+});
 
 /** Provider callbacks: raw bodies, verified signatures. */
 export function registerWebhookRoutes(api: Api, services: Services) {
@@ -13,11 +22,7 @@ export function registerWebhookRoutes(api: Api, services: Services) {
     rawBody: {
       contentType: "application/json",
       limitBytes: 512 * 1024,
-      schema: z.object({
-        id: z.string(),
-        type: z.string(),
-        data: z.object({ object: z.record(z.string(), z.unknown()) }),
-      }),
+      schema: StripeEventSchema,
     },
     responses: {
       200: { description: "Acknowledged", schema: z.object({ received: z.literal(true), outcome: z.string() }) },
@@ -26,6 +31,12 @@ export function registerWebhookRoutes(api: Api, services: Services) {
     },
     handler: async (req, res) => {
       const event = services.payments.verifyWebhook(req.body as Buffer, req.get("Stripe-Signature"));
+      // Signed is not well-formed: an event without data.object or its id is refused, not dereferenced.
+      const shape = StripeEventSchema.safeParse(event);
+      if (!shape.success) {
+        const details = shape.error.issues.map((i) => ({ in: "body", path: i.path.join("."), message: i.message }));
+        throw new AppError(400, "VALIDATION_FAILED", "Not a Stripe event with data.object.id", details);
+      }
       const outcome = await services.payments.handleEvent(event);
       req.log.info({ eventId: event.id, type: event.type, outcome }, "stripe webhook");
       res.json({ received: true, outcome });
