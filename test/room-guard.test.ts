@@ -41,6 +41,25 @@ describe("room guard: no client message ends the process", () => {
     }
   });
 
+  it("the lobby lists streams only: other players' sessions, queues and calls stay private", async () => {
+    const game = await demoGame(t, "demo-arcade");
+    const { body } = await startSession(t, player.accessToken, game.id);
+    const lobby = await t.sdk().joinOrCreate("lobby");
+    try {
+      const rooms = await nextMessage<Array<{ roomId: string; name: string }>>(lobby, "rooms");
+      assert.ok(!rooms.some((r) => r.roomId === body.roomId), "the play_session room is not listed");
+      assert.deepEqual(
+        rooms.filter((r) => r.name !== "stream"),
+        [],
+      );
+      const filtered = nextMessage<unknown[]>(lobby, "rooms");
+      lobby.send("filter", { name: "play_session" });
+      assert.deepEqual(await filtered, []);
+    } finally {
+      await leaveAll(lobby);
+    }
+  });
+
   it("the lobby refuses a malformed filter with INVALID_MESSAGE and keeps the connection", async () => {
     const lobby = await t.sdk().joinOrCreate("lobby");
     try {

@@ -17,10 +17,18 @@ const Filter = z.strictObject({
 const JoinOptions = z.object({ filter: Filter.optional() });
 
 /**
+ * The room types the lobby shows. Colyseus lists every public room; play
+ * sessions, queues, calls and match chats are private to their users, and
+ * their ids and metadata (a match id) must not be published to anyone.
+ */
+const LISTED_ROOMS = new Set(["stream", "whack"]);
+
+/**
  * Colyseus's LobbyRoom with its input checked: the `filter` message and the
  * join option are validated (an invalid filter gets `error {code:
  * "INVALID_MESSAGE"}` and the previous filter stays), and rooms listed
- * without metadata never match a metadata filter instead of throwing.
+ * without metadata never match a metadata filter instead of throwing. Only
+ * the LISTED_ROOMS types are shown, whatever the filter.
  */
 export class LobbyRoom extends ColyseusLobbyRoom {
   /** Anyone may join, without a token; one lobby, so `create` is refused. */
@@ -50,7 +58,12 @@ export class LobbyRoom extends ColyseusLobbyRoom {
     super.onJoin(client, parsed.data);
   }
 
+  protected filterItemsForClient(options: { filter?: z.output<typeof Filter> }): IRoomCache[] {
+    return this.rooms.filter((room) => this.filterItemForClient(room, options.filter));
+  }
+
   protected filterItemForClient(room: IRoomCache, filter?: z.output<typeof Filter>) {
+    if (!LISTED_ROOMS.has(room.name)) return false;
     if (!filter) return true;
     if (filter.name !== room.name) return false;
     const metadata = (room.metadata ?? {}) as Record<string, unknown>;
