@@ -34,6 +34,10 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   REDIS_URL: url(["redis:", "rediss:"]),
+  /** How long start-up waits for PostgreSQL to become reachable (retrying with backoff) before exiting with 1. */
+  DATABASE_STARTUP_TIMEOUT_SEC: seconds.default(60),
+  /** The same for Redis. */
+  REDIS_STARTUP_TIMEOUT_SEC: seconds.default(60),
   /** Prefix of our own Redis keys, so several deployments (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: z
     .string()

@@ -1,4 +1,4 @@
-import { initializeRoomCache, type IRoomCache, type SortOptions } from "@colyseus/core";
+import { initializeRoomCache, type IRoomCache, logger, type SortOptions } from "@colyseus/core";
 import { RedisDriver } from "@colyseus/redis-driver";
 import { Query } from "@colyseus/redis-driver/Query";
 import type { Redis } from "ioredis";
@@ -25,6 +25,13 @@ export class RoomNamePartitionedRedisDriver extends RedisDriver {
     super(url);
     // The stock driver's own connection (its private `_client`): one connection, and its ioredis copy.
     this.redis = (this as unknown as { _client: Redis })._client;
+    // Without a listener ioredis prints each failed reconnect to stderr; log them once per kind instead.
+    let last = "";
+    this.redis.on("ready", () => (last = ""));
+    this.redis.on("error", (err) => {
+      if (err.message !== last) logger.warn({ err }, "redis room driver connection error");
+      last = err.message;
+    });
   }
 
   override query(conditions: Partial<IRoomCache>, sortOptions?: SortOptions): Promise<IRoomCache[]> {

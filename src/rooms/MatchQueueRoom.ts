@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { VIDEO_CALL_ROOM } from "../services/calls";
 import { type AvoidEntry, type Bucket, FOREVER } from "../services/matchmaking";
 import { inBackground } from "./background";
+import { onRedisDataLoss } from "./reannounce";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { sendError } from "./messages";
 import { MatchQueueState } from "./schema/MatchQueueState";
@@ -43,6 +44,7 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
   private readonly waiting: Waiting[] = [];
   /** A skipped pair whose cooldown ends re-runs the pairing then. */
   private retryAt = Infinity;
+  private stopReannouncing = () => {};
 
   static async onAuth(token: string, options: unknown, _ctx: AuthContext): Promise<QueueAuth> {
     const arrivedAt = Date.now();
@@ -59,6 +61,9 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
     this.bucket = roomServices().matchmaking.bucket(options);
     liveQueues.set(this.roomId, { bucket: this.bucket, size: () => this.waiting.length });
     this.clock.setInterval(() => inBackground(this.refreshMarkers(), "queue marker refresh"), MARKER_REFRESH_MS);
+    this.stopReannouncing = onRedisDataLoss(() =>
+      roomServices().matchmaking.reclaimQueued(this.waiting.map((w) => w.auth.userId)),
+    );
   }
 
   async onJoin(client: Client, _options: unknown, auth: QueueAuth) {
@@ -78,6 +83,7 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
 
   onDispose() {
     liveQueues.delete(this.roomId);
+    this.stopReannouncing();
     for (const w of this.waiting.splice(0)) this.release(w);
   }
 
