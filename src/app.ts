@@ -55,20 +55,26 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const started = performance.now();
   const releases: Array<() => Promise<void> | void> = [];
 
-  const database = await (options.database ?? openConfiguredDatabase(config));
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL) : undefined;
+  if (redis && !redis.listenerCount("error")) logRedisErrors(redis, "app", logger);
+  // Waited for together: a dependency still starting does not delay the other's wait.
+  const redisReady = redis
+    ? waitForDependency(() => redis.ping(), {
+        what: `Redis at ${addressOf(config.REDIS_URL!)}`,
+        timeoutSec: config.REDIS_STARTUP_TIMEOUT_SEC,
+        setting: "REDIS_STARTUP_TIMEOUT_SEC",
+        logger,
+      })
+    : undefined;
+  const [database] = await Promise.all([options.database ?? openConfiguredDatabase(config), redisReady]).catch(
+    (err) => {
+      redis?.disconnect();
+      throw err;
+    },
+  );
   const { dataSource } = database;
   releases.push(() => database.close());
-  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL) : undefined;
-  if (redis) {
-    releases.unshift(() => redis.quit().then(() => undefined));
-    if (!redis.listenerCount("error")) logRedisErrors(redis, "app", logger);
-    await waitForDependency(() => redis.ping(), {
-      what: `Redis at ${addressOf(config.REDIS_URL!)}`,
-      timeoutSec: config.REDIS_STARTUP_TIMEOUT_SEC,
-      setting: "REDIS_STARTUP_TIMEOUT_SEC",
-      logger,
-    });
-  }
+  if (redis) releases.unshift(() => redis.quit().then(() => undefined));
 
   // Colyseus and our services share one presence: Redis pub/sub across processes, or in-process.
   const presence: Presence = config.REDIS_URL ? new RedisPresence(config.REDIS_URL) : new LocalPresence();

@@ -36,6 +36,7 @@ export async function waitForDependency<T>(attempt: () => Promise<T>, options: W
       const reason = describe(err);
       const left = deadline - Date.now();
       if (left <= 0) {
+        logger.error({ attempt: n, error: reason }, `${what} is not reachable; giving up`);
         throw new StartupError(
           `${what} was not reachable within ${timeoutSec} s (${n} attempts; last error: ${reason}). ` +
             `Check that it is running and reachable, or raise ${setting}.`,
