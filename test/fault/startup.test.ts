@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createPostgres, type PrivatePostgres } from "../helpers/fault-services";
-import { say } from "../helpers/fault-cluster";
+import { killHard, say } from "../helpers/fault-cluster";
 import { type ServerProcess, startServerProcess } from "../helpers/process";
 
 /** Start-up while PostgreSQL is still down (port 5434, private): the server waits, then starts. */
@@ -14,7 +14,7 @@ describe("fault: start-up while PostgreSQL is down", function () {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-fault-start-"));
 
   after(async () => {
-    await server?.kill("SIGKILL");
+    if (server) await killHard(server);
     pg?.destroy();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });

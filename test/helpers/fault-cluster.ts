@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -111,12 +112,34 @@ export class FaultCluster {
   }
 
   async stop() {
-    await Promise.all(this.servers.map((s) => s.kill("SIGKILL")));
+    await Promise.all(this.servers.map((s) => killHard(s)));
     await this.db?.destroy().catch(() => undefined);
     await this.redis?.destroy();
     this.pg.destroy();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * kill -9 of the server itself: `startServerProcess` runs tsx's CLI, which runs
+ * the server in a child process and relays catchable signals only, so SIGKILL
+ * to the CLI alone would leave the server running.
+ */
+export async function killHard(server: ServerProcess): Promise<void> {
+  const pid = server.child.pid;
+  if (pid === undefined || server.child.exitCode !== null) return;
+  let children: number[] = [];
+  try {
+    children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)])
+      .toString()
+      .split("\n")
+      .map(Number)
+      .filter(Boolean);
+  } catch {
+    // no children (ps exits 1)
+  }
+  for (const child of children) process.kill(child, "SIGKILL");
+  await server.kill("SIGKILL");
 }
 
 export interface User {
