@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createPostgres, type PrivatePostgres } from "../helpers/fault-services";
@@ -27,9 +28,17 @@ describe("fault: start-up while PostgreSQL is down", function () {
       100_000,
     );
     starting.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 5_000));
+    // Until the server has tried once, the port answers and hangs up (as a database still starting
+    // would); then the real PostgreSQL starts. Under load the server may take a while to get there.
+    await new Promise<void>((resolve) => {
+      const gate = net.createServer((socket) => {
+        socket.destroy();
+        gate.close(() => resolve());
+      });
+      gate.listen(5434, "127.0.0.1");
+    });
     db.start();
-    say("PostgreSQL started 5 s after the server");
+    say("PostgreSQL started after the server's first attempt failed");
     server = await starting;
     const output = server.output();
     const attempts = output.match(/PostgreSQL at 127\.0\.0\.1:5434 is not reachable yet; retrying/g) ?? [];
