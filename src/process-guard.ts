@@ -34,14 +34,8 @@ export function guardProcess(logger: Logger): void {
   process.on("unhandledRejection", installed);
 }
 
-/** Removes the handler (tests that install it in their own process). */
-export function unguardProcess(): void {
-  if (installed) process.off("unhandledRejection", installed);
-  installed = undefined;
-}
-
 /** Logs a Redis client's connection errors (without a listener ioredis prints them to stderr unformatted). */
-export function logRedisErrors(client: Redis, name: string, logger: Logger): void {
+export function logRedisErrors(client: Redis, name: string, logger: { warn(obj: object, msg: string): void }): void {
   let last = "";
   // A down Redis fails every reconnect attempt the same way: log changes, not repetitions.
   client.on("ready", () => (last = ""));

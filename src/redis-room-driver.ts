@@ -2,6 +2,7 @@ import { initializeRoomCache, type IRoomCache, logger, type SortOptions } from "
 import { RedisDriver } from "@colyseus/redis-driver";
 import { Query } from "@colyseus/redis-driver/Query";
 import type { Redis } from "ioredis";
+import { logRedisErrors } from "./process-guard";
 
 /** Colyseus's own key, kept whole: lookups by room id, process clean-up and other tools still use it. */
 const ALL_ROOMS = "roomcaches";
@@ -25,13 +26,7 @@ export class RoomNamePartitionedRedisDriver extends RedisDriver {
     super(url);
     // The stock driver's own connection (its private `_client`): one connection, and its ioredis copy.
     this.redis = (this as unknown as { _client: Redis })._client;
-    // Without a listener ioredis prints each failed reconnect to stderr; log them once per kind instead.
-    let last = "";
-    this.redis.on("ready", () => (last = ""));
-    this.redis.on("error", (err) => {
-      if (err.message !== last) logger.warn({ err }, "redis room driver connection error");
-      last = err.message;
-    });
+    logRedisErrors(this.redis, "room driver", logger);
   }
 
   override query(conditions: Partial<IRoomCache>, sortOptions?: SortOptions): Promise<IRoomCache[]> {
