@@ -26,7 +26,8 @@ export class RoomNamePartitionedRedisDriver extends RedisDriver {
     super(url);
     // The stock driver's own connection (its private `_client`): one connection, and its ioredis copy.
     this.redis = (this as unknown as { _client: Redis })._client;
-    logRedisErrors(this.redis, "room driver", logger);
+    // Colyseus's logger is swapped for ours after the driver is built: look it up on each error.
+    logRedisErrors(this.redis, "room driver", { warn: (obj, msg) => logger.warn(obj, msg) });
   }
 
   override query(conditions: Partial<IRoomCache>, sortOptions?: SortOptions): Promise<IRoomCache[]> {
