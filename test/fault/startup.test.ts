@@ -12,12 +12,16 @@ describe("fault: start-up while PostgreSQL is down", function () {
   this.timeout(120_000);
   let pg: PrivatePostgres | undefined;
   let server: ServerProcess | undefined;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-fault-start-"));
+  let dataDir = "";
+
+  before(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-fault-start-"));
+  });
 
   after(async () => {
     if (server) await killHard(server);
     pg?.destroy();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("retries with backoff and becomes ready once PostgreSQL starts", async () => {
