@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { LocalPresence, type Presence, type Server } from "@colyseus/core";
+import { LocalPresence, matchMaker, type Presence, type Server } from "@colyseus/core";
 import { RedisPresence } from "@colyseus/redis-presence";
 import type { Redis } from "ioredis";
 import type { DestinationStream, Logger } from "pino";
@@ -10,11 +10,17 @@ import { type OpenedDatabase, openConfiguredDatabase } from "./db/open";
 import type { Api } from "./http/api";
 import { listenOrFail } from "./listen";
 import { createLogger } from "./logger";
-import { matchMakerGateway } from "./rooms/gateway";
+import { guardProcess, logRedisErrors } from "./process-guard";
+import { createMatchMakerGateway } from "./rooms/gateway";
 import { createRedis } from "./redis";
+import { watchRedisDataLoss } from "./redis-data-loss";
 import { createServices, type Services, startServices } from "./services";
 import { seed } from "./services/seed";
+import { addressOf, waitForDependency } from "./startup-wait";
 import pkg from "../package.json";
+
+/** How often each process checks that Redis still holds its marker (besides every reconnect). */
+const DATA_LOSS_CHECK_MS = 5_000;
 
 export interface StartOptions {
   port: number;
@@ -46,13 +52,29 @@ export interface RunningApp {
  */
 export async function startApp(config: Config, options: StartOptions): Promise<RunningApp> {
   const logger = createLogger(config.LOG_LEVEL, options.logDestination);
+  guardProcess(logger);
   const started = performance.now();
   const releases: Array<() => Promise<void> | void> = [];
 
-  const database = await (options.database ?? openConfiguredDatabase(config));
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL) : undefined;
+  if (redis && !redis.listenerCount("error")) logRedisErrors(redis, "app", logger);
+  // Waited for together: a dependency still starting does not delay the other's wait.
+  const redisReady = redis
+    ? waitForDependency(() => redis.ping(), {
+        what: `Redis at ${addressOf(config.REDIS_URL!)}`,
+        timeoutSec: config.REDIS_STARTUP_TIMEOUT_SEC,
+        setting: "REDIS_STARTUP_TIMEOUT_SEC",
+        logger,
+      })
+    : undefined;
+  const [database] = await Promise.all([options.database ?? openConfiguredDatabase(config), redisReady]).catch(
+    (err) => {
+      redis?.disconnect();
+      throw err;
+    },
+  );
   const { dataSource } = database;
   releases.push(() => database.close());
-  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL) : undefined;
   if (redis) releases.unshift(() => redis.quit().then(() => undefined));
 
   // Colyseus and our services share one presence: Redis pub/sub across processes, or in-process.
@@ -60,7 +82,9 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   // Each joinOrCreate waiting for a new room (a popular stream starting) listens on presence's
   // emitter: more than Node's default 10 is normal here, not a leak.
   presence.setMaxListeners(1000);
-  const services = createServices({ config, dataSource, presence, redis, logger, rooms: matchMakerGateway });
+  // Room calls are bounded; a Redis that does not answer turns a timeout into 503, not "the room is gone".
+  const rooms = createMatchMakerGateway({ probeRedis: redis && (() => redis.ping()) });
+  const services = createServices({ config, dataSource, presence, redis, logger, rooms });
   await startServices(services, config);
   if (database.created) {
     const { created } = await seed(dataSource, services.games);
@@ -96,6 +120,16 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     // Nothing is served yet: release the database and Redis so the process can exit.
     await server.gracefullyShutdown(false);
     throw err;
+  }
+  if (redis) {
+    const watch = watchRedisDataLoss({
+      redis,
+      markerKey: `${config.REDIS_KEY_PREFIX}process:${matchMaker.processId}`,
+      intervalMs: DATA_LOSS_CHECK_MS,
+      logger,
+    });
+    releases.unshift(() => watch.stop());
+    await watch.ready;
   }
   const port = (server.transport.server?.address() as { port: number } | null)?.port ?? options.port;
   logger.info(

@@ -35,6 +35,10 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   REDIS_URL: url(["redis:", "rediss:"]),
+  /** How long start-up waits for PostgreSQL to become reachable (retrying with backoff) before exiting with 1. */
+  DATABASE_STARTUP_TIMEOUT_SEC: seconds.default(60),
+  /** The same for Redis. */
+  REDIS_STARTUP_TIMEOUT_SEC: seconds.default(60),
   /** Prefix of our own Redis keys, so several deployments (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: z
     .string()
@@ -139,6 +143,8 @@ export const ENV_DOCS = {
   TRUST_PROXY: { meaning: "proxy hops in front of the server, for client IPs in rate limits" },
   JWT_SECRET: { meaning: "access-token signing key, ≥ 32 characters", default: "generated (dev)" },
   SESSION_JWT_SECRET: { meaning: "play-session-token signing key, ≥ 32 characters", default: "generated (dev)" },
+  DATABASE_STARTUP_TIMEOUT_SEC: { meaning: "start-up retries PostgreSQL with backoff this long, then exits 1" },
+  REDIS_STARTUP_TIMEOUT_SEC: { meaning: "the same for Redis" },
   SESSION_JWT_TTL_SEC: { meaning: "play session token lifetime" },
   HEARTBEAT_INTERVAL_SEC: { meaning: "play session heartbeat interval; two missed intervals expire a session" },
   PLAY_BILLING_PERIOD_SEC: { meaning: "paid games charge their price per started period of this length" },

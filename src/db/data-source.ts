@@ -43,9 +43,20 @@ const MIGRATION_LOCK_ID = 7_240_517_001;
 export async function openDatabase(options: DatabaseOptions): Promise<DataSource> {
   const dataSource = createDataSource(options);
   await dataSource.initialize();
+  try {
+    await migrate(dataSource, options);
+  } catch (err) {
+    // The server went away mid-migration: free the pool so a retry starts clean.
+    await dataSource.destroy().catch(() => undefined);
+    throw err;
+  }
+  return dataSource;
+}
+
+async function migrate(dataSource: DataSource, options: DatabaseOptions): Promise<void> {
   if (!options.url) {
     await dataSource.runMigrations({ transaction: "each" });
-    return dataSource;
+    return;
   }
   const lock = dataSource.createQueryRunner();
   try {
@@ -55,5 +66,4 @@ export async function openDatabase(options: DatabaseOptions): Promise<DataSource
     await lock.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_ID]).catch(() => undefined);
     await lock.release();
   }
-  return dataSource;
 }

@@ -1,7 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
+import { createLogger } from "../logger";
+import { addressOf, waitForDependency } from "../startup-wait";
 import { openDatabase } from "./data-source";
 import { lockEmbeddedDatabase } from "./embedded-lock";
 
@@ -14,11 +17,23 @@ export interface OpenedDatabase {
 
 /**
  * The configured database, migrated: PostgreSQL at DATABASE_URL, or the
- * embedded one under DATA_DIR, locked to this process.
+ * embedded one under DATA_DIR, locked to this process. PostgreSQL that is
+ * not reachable yet is waited for (DATABASE_STARTUP_TIMEOUT_SEC), with a log
+ * line per attempt.
  */
-export async function openConfiguredDatabase(config: Config, embeddedDir?: string): Promise<OpenedDatabase> {
-  if (config.DATABASE_URL) {
-    const dataSource = await openDatabase({ url: config.DATABASE_URL, embeddedDir: "" });
+export async function openConfiguredDatabase(
+  config: Config,
+  embeddedDir?: string,
+  logger: Logger = createLogger(config.LOG_LEVEL).child({ module: "database" }),
+): Promise<OpenedDatabase> {
+  const url = config.DATABASE_URL;
+  if (url) {
+    const dataSource = await waitForDependency(() => openDatabase({ url, embeddedDir: "" }), {
+      what: `PostgreSQL at ${addressOf(url)}`,
+      timeoutSec: config.DATABASE_STARTUP_TIMEOUT_SEC,
+      setting: "DATABASE_STARTUP_TIMEOUT_SEC",
+      logger,
+    });
     return { dataSource, created: false, close: () => dataSource.destroy() };
   }
   const dir = embeddedDir ?? path.join(config.DATA_DIR, "pglite");

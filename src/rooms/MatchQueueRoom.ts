@@ -6,6 +6,7 @@ import { VIDEO_CALL_ROOM } from "../services/calls";
 import { type AvoidEntry, type Bucket, FOREVER } from "../services/matchmaking";
 import { inBackground } from "./background";
 import { refuseCreate } from "./creation";
+import { onRedisDataLoss } from "./reannounce";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { sendError } from "./messages";
 import { MatchQueueState } from "./schema/MatchQueueState";
@@ -44,6 +45,7 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
   private readonly waiting: Waiting[] = [];
   /** A skipped pair whose cooldown ends re-runs the pairing then. */
   private retryAt = Infinity;
+  private stopReannouncing = () => {};
 
   static async onAuth(token: string, options: unknown, ctx: AuthContext): Promise<QueueAuth> {
     refuseCreate(ctx, "match_queue");
@@ -61,6 +63,9 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
     this.bucket = roomServices().matchmaking.bucket(options);
     liveQueues.set(this.roomId, { bucket: this.bucket, size: () => this.waiting.length });
     this.clock.setInterval(() => inBackground(this.refreshMarkers(), "queue marker refresh"), MARKER_REFRESH_MS);
+    this.stopReannouncing = onRedisDataLoss(() =>
+      roomServices().matchmaking.reclaimQueued(this.waiting.map((w) => w.auth.userId)),
+    );
   }
 
   async onJoin(client: Client, _options: unknown, auth: QueueAuth) {
@@ -80,6 +85,7 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
 
   onDispose() {
     liveQueues.delete(this.roomId);
+    this.stopReannouncing();
     for (const w of this.waiting.splice(0)) this.release(w);
   }
 

@@ -118,6 +118,13 @@ export class MatchmakingService {
     await Promise.all([...userIds].map((id) => this.deps.presence.expire(this.queuedKey(id), this.markerTtlSec)));
   }
 
+  /** Writes the markers of users still waiting again, after Redis lost them (a restart without persistence). */
+  async reclaimQueued(userIds: Iterable<string>): Promise<void> {
+    await Promise.all(
+      [...userIds].map((id) => this.deps.presence.setex(this.queuedKey(id), "1", QUEUED_MARKER_TTL_SEC)),
+    );
+  }
+
   async unmarkQueued(userId: string): Promise<void> {
     await Promise.all([
       this.deps.presence.del(this.queuedKey(userId)),

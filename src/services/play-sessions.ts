@@ -285,7 +285,9 @@ export class PlaySessionService {
     let answer: RoomAnswer<T>;
     try {
       answer = await this.rooms.call<RoomAnswer<T>>(session.roomId, method);
-    } catch {
+    } catch (err) {
+      // Redis or the room's process is not answering right now: the session goes on, the client retries.
+      if (err instanceof AppError && err.status === 503) throw err;
       // The room is gone (its process died): the session cannot continue.
       await this.finish(sid, "expired", session.lastHeartbeatAt);
       throw unauthorized("This play session has ended", "SESSION_ENDED");
