@@ -118,8 +118,9 @@ describe("HTTP hardening", () => {
         { id: "evt_no_data", type },
         { id: "evt_no_object", type, data: {} },
         { id: "evt_no_object_id", type, data: { object: { payment_status: "paid" } } },
+        { id: "evt_nul_id", type, data: { object: { id: "cs_\u0000", payment_status: "paid" } } },
       ]) {
-        await assertEnvelope(await deliver(t, event), 400, "VALIDATION_FAILED");
+        await assertEnvelope(await deliver(t, event), 400, "INVALID_EVENT");
       }
     });
 

@@ -45,12 +45,18 @@ const keyReused = () =>
   new AppError(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different request");
 
 /** What a signed event must carry before we act on it (a signature proves origin, not shape). */
+/** Ids are stored: present, and without NUL (PostgreSQL text cannot hold it). */
+const StripeId = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^\0]+$/, "no NUL characters");
 const EventShape = z.object({
-  id: z.string().min(1),
-  type: z.string().min(1),
+  id: StripeId,
+  type: StripeId,
   data: z.object({ object: z.record(z.string(), z.unknown()) }),
 });
-const CheckoutSessionShape = z.object({ id: z.string().min(1).max(255) });
+const CheckoutSessionShape = z.object({ id: StripeId });
 
 /**
  * Token packs sold through Stripe Checkout. The purchase records what was

@@ -1,15 +1,13 @@
 import { z } from "zod";
 import type { Services } from "../../services";
-import { AppError } from "../../services/errors";
 import { HiveEventSchema } from "../../services/moderation";
 import type { Api } from "../api";
 
-/** Ids are stored: present, and without NUL (PostgreSQL text cannot hold it). */
-const StripeId = z.string().regex(/^[^\0]+$/);
+/** For the OpenAPI document: the payments service checks the verified event's shape itself. */
 const StripeEventSchema = z.object({
-  id: StripeId,
-  type: StripeId,
-  data: z.object({ object: z.looseObject({ id: StripeId }) }),
+  id: z.string(),
+  type: z.string(),
+  data: z.object({ object: z.looseObject({ id: z.string() }) }),
 });
 
 /** Provider callbacks: raw bodies, verified signatures. */
@@ -31,12 +29,6 @@ export function registerWebhookRoutes(api: Api, services: Services) {
     },
     handler: async (req, res) => {
       const event = services.payments.verifyWebhook(req.body as Buffer, req.get("Stripe-Signature"));
-      // Signed is not well-formed: an event without data.object or its id is refused, not dereferenced.
-      const shape = StripeEventSchema.safeParse(event);
-      if (!shape.success) {
-        const details = shape.error.issues.map((i) => ({ in: "body", path: i.path.join("."), message: i.message }));
-        throw new AppError(400, "VALIDATION_FAILED", "Not a Stripe event with data.object.id", details);
-      }
       const outcome = await services.payments.handleEvent(event);
       req.log.info({ eventId: event.id, type: event.type, outcome }, "stripe webhook");
       res.json({ received: true, outcome });
