@@ -37,6 +37,10 @@ export function createRateLimiter(options: RateLimitOptions): RequestHandler {
   const { redis, key } = options;
   const failOpen = options.onStoreFailure === "open";
   const logger = options.logger;
+  // Until the client's first connection, commands wait for it (bounded by the timeout below);
+  // after that, a lost connection fails them at once.
+  let connectedOnce = redis?.status === "ready";
+  redis?.once("ready", () => (connectedOnce = true));
   return rateLimit({
     windowMs: options.windowSec * 1000,
     limit: options.max,
@@ -56,7 +60,7 @@ export function createRateLimiter(options: RateLimitOptions): RequestHandler {
           prefix: `${options.redisKeyPrefix ?? "arcadia:"}rl:${options.name}:`,
           sendCommand: (command: string, ...args: string[]) =>
             // While disconnected, fail at once rather than queue: an outage then costs requests nothing.
-            redis.status !== "ready"
+            connectedOnce && redis.status !== "ready"
               ? Promise.reject(new Error(`Redis is ${redis.status}`))
               : (withTimeout(
                   redis.call(command, ...args),
