@@ -238,8 +238,8 @@ describe("sweeps after a dead process", () => {
     assert.equal(await otherQueue.markQueued(user.user.id), true);
     await assert.rejects(canQueue(user), /ALREADY_QUEUED/);
     await sleep(1200);
-    const report = await sweep();
-    assert.ok(report.queueMarkers >= 1);
+    // This sweep, or the app's own periodic one that may have run first, removed the marker.
+    await sweep();
     await canQueue(user);
   });
 
