@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { ADMIN, testApp } from "./helpers/app";
 import { login, register } from "./helpers/users";
+import { prng } from "./helpers/prng";
 
 /**
  * OpenAPI-driven fuzzing: every documented operation gets valid-ish and
@@ -25,18 +26,6 @@ interface Operation {
   documented503: boolean;
   /** HTML pages answer errors as pages, not the JSON envelope. */
   html: boolean;
-}
-
-/** mulberry32: small, seedable, good enough to pick test inputs. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NASTY_STRINGS = [

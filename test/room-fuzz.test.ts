@@ -7,6 +7,7 @@ import { testApp, type TestApp } from "./helpers/app";
 import { demoGame, sleep, startSession } from "./helpers/play";
 import { chatter, collect, freshBucket, leaveAll, liveCall, nextMessage, sdkFor } from "./helpers/video";
 import { bearer, json, register, remember } from "./helpers/users";
+import { prng } from "./helpers/prng";
 
 /**
  * Random room messages against every room type: string types (up to 60 KB),
@@ -21,18 +22,6 @@ const BYTE_FRAMES = 200;
 const RAW_FRAMES = 200;
 /** The WebSocket transport's maxPayload is 64 KB: frames stay under it (bigger ones are the transport's business). */
 const MAX_FRAME = 60 * 1024;
-
-/** mulberry32: small, fast and seedable, so a failing run can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rng = () => number;
 const int = (rng: Rng, max: number) => Math.floor(rng() * max);
