@@ -65,7 +65,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
   });
 
   it("a room created on one process is found and joined through the other", async () => {
-    const host = await new TestClient(a.baseUrl).create("lobby");
+    const host = await new TestClient(a.baseUrl).joinOrCreate("lobby");
     host.onMessage("rooms", () => {});
     try {
       // Colyseus places a new room on the least-busy process, which may be either.
