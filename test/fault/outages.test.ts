@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import type { Room } from "@colyseus/sdk";
 import {
   act,
@@ -106,6 +107,12 @@ describe("fault: outages of PostgreSQL, Redis and processes", function () {
     const { roomId } = await started.json();
     const playRoom: Room = await sdkFor(a, alice).joinById(roomId);
     await nextMessage(playRoom, "session");
+    // A money request during the outage is answered 503 and is safe to retry with its key.
+    const tipKey = randomUUID();
+    const tipOnce = (signal?: AbortSignal) =>
+      post(a, "/api/payments/tip", { toUserId: bob.id, amount: 1 }, alice.accessToken, signal, {
+        "Idempotency-Key": tipKey,
+      });
     const stoppedAt = Date.now();
     const answers: Awaited<ReturnType<typeof duringOutage>>[] = [];
     let roomAnswer: { code: string } | undefined;
@@ -124,6 +131,7 @@ describe("fault: outages of PostgreSQL, Redis and processes", function () {
         duringOutage("POST /api/play/start via B", (signal) =>
           post(b, "/api/play/start", { gameId: cluster.gameId }, bob.accessToken, signal),
         ),
+        duringOutage("POST /api/payments/tip via A", (signal) => tipOnce(signal)),
       ]);
       answers.push(...(await probes));
       roomAnswer = await heartbeatError.catch((err) => ({ code: `none (${err.message})` }));
@@ -152,6 +160,19 @@ describe("fault: outages of PostgreSQL, Redis and processes", function () {
       await playRoom.leave().catch(() => undefined);
     }
     await assertRecovered();
+    const retried = await eventually(
+      async () => assert.equal((await tipOnce()).status, 200),
+      RECOVERY_MS,
+      "the tip's retry",
+    );
+    const replay = (await (await tipOnce()).json()) as { replayed: boolean };
+    assert.equal(replay.replayed, true, "a second retry replays the first result");
+    const [{ debits }] = await cluster.db.query(
+      `SELECT count(*)::int AS debits FROM ledger_entries WHERE idempotency_key LIKE $1`,
+      [`tip:%:${tipKey}:debit`],
+    );
+    assert.equal(debits, 1, "the tip moved money once");
+    say(`the tip refused during the outage went through on retry after ${retried} ms, once`);
     // Asserted last: the 503 mapping (helper "http") and the rooms' UNAVAILABLE answers (helper "rooms").
     for (const answer of answers) {
       assert.equal(answer.status, 503, "HTTP answers 503 while the database is down");

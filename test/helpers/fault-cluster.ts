@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Client, type Room } from "@colyseus/sdk";
+import type { Room } from "@colyseus/sdk";
 import "reflect-metadata";
 import type { DataSource } from "typeorm";
 import { openDatabase } from "../../src/db/data-source";
@@ -13,6 +13,7 @@ import { seed } from "../../src/services/seed";
 import { WalletService } from "../../src/services/wallet";
 import { createPostgres, createRedis, type PrivatePostgres, type PrivateRedis } from "./fault-services";
 import { freePort, type ServerProcess, startServerProcess } from "./process";
+import { TestClient } from "./sdk";
 
 /** Prints what a scenario did, indented under mocha's test line. */
 export const say = (line: string) => console.log(`      · ${line}`);
@@ -148,10 +149,17 @@ export interface User {
   accessToken: string;
 }
 
-export const post = (server: ServerProcess, pathname: string, body: unknown, token?: string, signal?: AbortSignal) =>
+export const post = (
+  server: ServerProcess,
+  pathname: string,
+  body: unknown,
+  token?: string,
+  signal?: AbortSignal,
+  headers: Record<string, string> = {},
+) =>
   fetch(`${server.baseUrl}${pathname}`, {
     method: "POST",
-    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
     body: JSON.stringify(body),
     signal,
   });
@@ -160,7 +168,7 @@ export const get = (server: ServerProcess, pathname: string, token?: string, sig
   fetch(`${server.baseUrl}${pathname}`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal });
 
 export const sdkFor = (server: ServerProcess, user: User) => {
-  const client = new Client(server.baseUrl);
+  const client = new TestClient(server.baseUrl);
   client.auth.token = user.accessToken;
   return client;
 };
@@ -202,7 +210,9 @@ export async function act(cluster: FaultCluster, server: ServerProcess, user: Us
   const queue = await sdkFor(server, user).joinOrCreate("match_queue", { region: "oc", language: "mi" });
   await queue.leave();
 
-  const tip = await post(server, "/api/payments/tip", { toUserId: other.id, amount: 1 }, user.accessToken);
+  const tip = await post(server, "/api/payments/tip", { toUserId: other.id, amount: 1 }, user.accessToken, undefined, {
+    "Idempotency-Key": randomUUID(),
+  });
   assert.equal(tip.status, 200, `tip: ${await tip.clone().text()}`);
 
   const stream = await sdkFor(server, user).joinOrCreate("stream", { streamId });
