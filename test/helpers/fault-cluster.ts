@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -121,25 +120,8 @@ export class FaultCluster {
   }
 }
 
-/**
- * kill -9 of the server itself: `startServerProcess` runs tsx's CLI, which runs
- * the server in a child process and relays catchable signals only, so SIGKILL
- * to the CLI alone would leave the server running.
- */
+/** kill -9 of the server (it is the spawned process itself). */
 export async function killHard(server: ServerProcess): Promise<void> {
-  const pid = server.child.pid;
-  if (pid === undefined || server.child.exitCode !== null) return;
-  let children: number[] = [];
-  try {
-    children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)])
-      .toString()
-      .split("\n")
-      .map(Number)
-      .filter(Boolean);
-  } catch {
-    // no children (ps exits 1)
-  }
-  for (const child of children) process.kill(child, "SIGKILL");
   await server.kill("SIGKILL");
 }
 

@@ -3,8 +3,12 @@ import net from "node:net";
 import path from "node:path";
 
 const ROOT = path.resolve(__dirname, "../..");
-/** tsx's CLI run by this very Node (22): the `.bin/tsx` shim would take whichever `node` PATH finds first. */
-const TSX_CLI = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
+/**
+ * The server runs as `npm start` runs it: one Node process (this very Node, 22)
+ * loading TypeScript through tsx's import hook. tsx's CLI would run the server
+ * in a child of its own, which a SIGKILL of the CLI leaves running.
+ */
+const SERVER_ARGS = ["--import", "tsx", "src/main.ts"];
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -32,7 +36,7 @@ export async function startServerProcess(
   timeoutMs = 120_000,
 ): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, [TSX_CLI, "src/main.ts"], {
+  const child = spawn(process.execPath, SERVER_ARGS, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "info", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
@@ -63,7 +67,7 @@ export async function startServerProcess(
 
 /** Starts a process that is expected to fail start-up; resolves with its exit code and output. */
 export async function runFailingStart(env: Record<string, string | undefined>) {
-  const child = spawn(process.execPath, [TSX_CLI, "src/main.ts"], {
+  const child = spawn(process.execPath, SERVER_ARGS, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
