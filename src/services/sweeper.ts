@@ -7,6 +7,7 @@ import type { MatchmakingService } from "./matchmaking";
 import type { PlaySessionService } from "./play-sessions";
 import type { ProcessLeases } from "./process-leases";
 import type { StreamService } from "./streams";
+import { isUnavailable } from "./unavailable";
 
 export interface SweeperDependencies {
   leases: ProcessLeases;
@@ -45,6 +46,8 @@ const swept = new Counter({
 export class Sweeper {
   private timer?: NodeJS.Timeout;
   private running = false;
+  /** The tick in progress, awaited by stop() so nothing sweeps on a closed connection. */
+  private current: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: SweeperDependencies) {}
 
@@ -58,13 +61,14 @@ export class Sweeper {
     await this.deps.leases.renew();
     this.deps.logger.info({ processId: this.deps.leases.processId }, "process lease taken");
     await this.tick();
-    this.timer = setInterval(() => void this.tick(), this.periodMs);
+    this.timer = setInterval(() => (this.current = this.tick()), this.periodMs);
     this.timer.unref();
   }
 
   /** Stops renewing: the lease lapses after its TTL, once the rooms here have ended what they hosted. */
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.current;
   }
 
   /** One cleanup, without the cluster-wide turn (tests, and `tick` once it has the turn). */
@@ -107,7 +111,9 @@ export class Sweeper {
       const { deadProcesses, ...cleaned } = report;
       if (Object.values(cleaned).some(Boolean)) this.deps.logger.info({ deadProcesses, ...cleaned }, "swept leftovers");
     } catch (err) {
-      this.deps.logger.error({ err }, "leftover sweep failed");
+      // An outage is expected to fail sweeps until it ends (the next period retries): no stack each time.
+      if (isUnavailable(err)) this.deps.logger.warn({ cause: (err as Error).message }, "leftover sweep skipped");
+      else this.deps.logger.error({ err }, "leftover sweep failed");
     } finally {
       this.running = false;
     }
