@@ -12,6 +12,7 @@ import { sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { StreamState } from "./schema/StreamState";
 import { roomServices } from "./services";
+import { onRedisDataLoss } from "./reannounce";
 
 const Chat = z.strictObject({ text: CleanText(1, 500) });
 const Mute = z.strictObject({ userId: z.uuid(), minutes: z.number().int().min(1).max(1440) });
@@ -47,6 +48,7 @@ export class StreamRoom extends Room<{
   /** The last HISTORY_ON_JOIN messages, oldest first. */
   private recent: StreamMessageView[] = [];
   private listingTimer?: ReturnType<Room["clock"]["setTimeout"]>;
+  private stopReannouncing = () => {};
 
   messages = {
     chat: validated("chat", Chat, async (client, { text }) => {
@@ -86,6 +88,8 @@ export class StreamRoom extends Room<{
     await streams.attachRoom(stream.id);
     await this.publishListing();
     liveStreams.set(this.roomId, () => this.clients.length);
+    // The viewer count lives in Redis beside the listing: written again if Redis lost its data.
+    this.stopReannouncing = onRedisDataLoss(() => this.streams.setViewerCount(this.streamId, this.state.viewerCount));
     this.unsubscribe = await Promise.all([
       events.subscribe("stream.tip", stream.id, ({ fromDisplayName, amount, message }) => {
         tipsPushed.inc();
@@ -122,6 +126,7 @@ export class StreamRoom extends Room<{
   }
 
   async onDispose() {
+    this.stopReannouncing();
     this.unsubscribe.forEach((stop) => stop());
     liveStreams.delete(this.roomId);
     await this.streams.setViewerCount(this.streamId, 0);

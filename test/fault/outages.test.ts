@@ -279,6 +279,9 @@ describe("fault: outages of PostgreSQL, Redis and processes", function () {
       const waiterMatched = nextMessage<{ callId: string }>(queue1, "matched", 30_000);
       const listed = (roomId: string) => cluster.redis.cli("hexists", "roomcaches", roomId) === "1";
       assert.ok(listed(stream1.roomId) && listed(queue1.roomId));
+      const viewers = async () =>
+        ((await (await get(b, `/api/streams/${streamId}`)).json()) as { viewerCount: number }).viewerCount;
+      await eventually(async () => assert.equal(await viewers(), 1), RECOVERY_MS, "the viewer counted");
 
       await cluster.redis.stop();
       await cluster.redis.start();
@@ -295,6 +298,8 @@ describe("fault: outages of PostgreSQL, Redis and processes", function () {
         "queue marker re-registered",
       );
       say("the waiter's queue marker is back");
+      await eventually(async () => assert.equal(await viewers(), 1), RECOVERY_MS, "viewer count re-registered");
+      say("the stream's viewer count is back");
 
       const stream2 = await sdkFor(b, viewer2).joinOrCreate("stream", { streamId });
       stream2.onMessage("history", () => {});
