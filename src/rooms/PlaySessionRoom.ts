@@ -105,10 +105,10 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
   }
 
   async onJoin(client: Client, _options: unknown, auth: RoomAuth) {
-    this.uncount();
     if (this.creatorId && this.creatorId !== auth.userId) {
       throw new ServerError(403, "FORBIDDEN: this is another player's room");
     }
+    this.uncount(); // the creator took its seat: the room no longer counts under its cap
     if (!this.session && this.gameId) {
       try {
         this.adopt(await this.play.begin(auth.userId, this.gameId, this.roomId));
