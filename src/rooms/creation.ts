@@ -35,11 +35,12 @@ export async function countCreation(ctx: AuthContext | undefined, options: unkno
   if (matchmakeMethod(ctx) !== "create") return;
   const { createCap, seatReservationSec } = roomSettings();
   const count = await matchMaker.presence.incr(key(userId));
-  await matchMaker.presence.expire(key(userId), seatReservationSec + 5);
   if (count > createCap) {
+    // Refused before the expiry is pushed back: retrying cannot extend the wait.
     await matchMaker.presence.decr(key(userId));
     throw new ServerError(429, `ROOM_CAP: at most ${createCap} rooms created and not joined; join one first`);
   }
+  await matchMaker.presence.expire(key(userId), seatReservationSec + 5);
   // The same object reaches onCreate: the room learns its creator, to uncount itself.
   (options as Record<string, unknown>)[CREATOR] = userId;
 }
