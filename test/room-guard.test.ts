@@ -93,10 +93,14 @@ describe("room guard: no client message ends the process", () => {
     ];
     try {
       for (const room of rooms) {
+        const replies: unknown[] = [];
+        room.onMessage("error", (e) => replies.push(e));
         const error = nextMessage<{ code: string; message: string }>(room, "error");
         room.send(LONG_TYPE);
         const reply = await error;
         assert.equal(reply.code, "UNKNOWN_MESSAGE", room.name);
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(replies.length, 1, `${room.name} answers once`);
         assert.ok(reply.message.length < 100, "the type is truncated in the reply");
         assert.ok(room.connection.isOpen, `${room.name} stays connected`);
       }

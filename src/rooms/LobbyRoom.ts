@@ -7,7 +7,7 @@ import {
 } from "@colyseus/core";
 import { z } from "zod";
 import { refuseCreate } from "./creation";
-import { sendError } from "./messages";
+import { sendError, unknownMessage } from "./messages";
 
 /** What a lobby client may filter by: a room name and exact metadata values (scalars). */
 const Filter = z.strictObject({
@@ -31,6 +31,9 @@ const LISTED_ROOMS = new Set(["stream", "whack"]);
  * the LISTED_ROOMS types are shown, whatever the filter.
  */
 export class LobbyRoom extends ColyseusLobbyRoom {
+  /** `filter` is registered in onCreate (replacing Colyseus's unchecked one); anything else is unknown. */
+  messages = { "*": unknownMessage } as unknown as ColyseusLobbyRoom["messages"];
+
   /** Anyone may join, without a token; one lobby, so `create` is refused. */
   static async onAuth(_token: string, _options: unknown, ctx: AuthContext) {
     refuseCreate(ctx, "lobby");

@@ -8,7 +8,7 @@ import { inBackground } from "./background";
 import { refuseCreate } from "./creation";
 import { onRedisDataLoss } from "./reannounce";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
-import { sendError } from "./messages";
+import { sendError, unknownMessage } from "./messages";
 import { MatchQueueState } from "./schema/MatchQueueState";
 import type { CallOptions } from "./VideoCallRoom";
 import { roomServices } from "./services";
@@ -41,6 +41,8 @@ const CLOCK_MARGIN_MS = 5_000;
  */
 export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Bucket }> {
   state = new MatchQueueState();
+  /** Clients only wait here: every message is unknown (the guard also caps their rate). */
+  messages = { "*": unknownMessage };
   private bucket!: Bucket;
   private readonly waiting: Waiting[] = [];
   /** A skipped pair whose cooldown ends re-runs the pairing then. */
