@@ -178,6 +178,20 @@ describe("leaderboards", () => {
     assert.equal((await submit(decr.id, player, 3)).score, -8);
   });
 
+  it("a total past the safe integer range is refused (409) and changes nothing", async () => {
+    const board = await createBoard({ operator: "incr" });
+    const player = await register(t);
+    for (let i = 1; i <= 9; i++) assert.equal((await submit(board.id, player, 1e15)).score, i * 1e15);
+    const res = await t.fetch(
+      `/api/leaderboards/${board.id}/records`,
+      json({ score: 1e15 }, bearer(player.accessToken)),
+    );
+    assert.equal(res.status, 409);
+    assert.equal((await res.json()).error.code, "SCORE_OUT_OF_RANGE");
+    const { record } = await getJson(`/api/leaderboards/${board.id}/records/${player.user.id}`);
+    assert.deepEqual([record.score, record.numScore], [9e15, 9]);
+  });
+
   it("ties rank by higher subscore, then earlier updatedAt, then user id", async () => {
     const board = await createBoard({ operator: "set" });
     const [a, b, c, d, e] = await makeUsers(5);

@@ -16,7 +16,7 @@ const CursorSchema = z.object({
   d: z.enum(["next", "prev"]),
   s: z.number().int(),
   ss: z.number().int(),
-  t: z.iso.datetime(),
+  t: z.iso.datetime().refine((v) => Number(v.slice(0, 4)) >= 1), // PostgreSQL has no year 0
   u: z.uuid(),
 });
 

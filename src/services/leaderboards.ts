@@ -105,7 +105,7 @@ export class LeaderboardService {
         throw forbidden("This leaderboard is written by the game only", "LEADERBOARD_AUTHORITATIVE");
       }
       const period = this.period(board, at);
-      await upsert(m, board, period.start, userId, score, subscore, at);
+      await upsert(m, board, period.start, userId, score, subscore, at).catch(rejectOverflow);
       return { board, period };
     });
     return (await this.recordAt(board, period, userId))!;
@@ -276,6 +276,17 @@ function checkSchedule(schedule: string) {
   }
 }
 
+/** Scores are JSON numbers: past 2^53 they would lose precision; past bigint PostgreSQL refuses (22003). */
+function rejectOverflow(err: unknown): never {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  if (err instanceof ScoreOverflow || e?.code === "22003" || e?.driverError?.code === "22003") {
+    throw conflict("SCORE_OUT_OF_RANGE", "The score would leave the range of safe integers");
+  }
+  throw err;
+}
+
+class ScoreOverflow extends Error {}
+
 /**
  * One statement applies the operator under the row lock PostgreSQL takes for ON CONFLICT; the
  * WHERE clause skips writes that change nothing (a worse best, the same set), so they touch nothing.
@@ -306,12 +317,18 @@ async function upsert(
     decr: { set: added, when: nonZero },
   };
   const rule = rules[board.operator];
-  await m.query(
+  const rows: Array<{ score: string; subscore: string }> = await m.query(
     `INSERT INTO leaderboard_records AS r (board_id, period_start, user_id, score, subscore, num_score, updated_at)
      VALUES ($1, $2, $3, $4, $5, 1, $6)
      ON CONFLICT (board_id, period_start, user_id) DO UPDATE
        SET ${rule.set}, num_score = r.num_score + 1, updated_at = EXCLUDED.updated_at
-       WHERE ${rule.when}`,
+       WHERE ${rule.when}
+     RETURNING score, subscore`,
     [board.id, periodStart, userId, sign * score, sign * subscore, at],
   );
+  // Thrown inside the transaction, so the write rolls back.
+  for (const row of rows) {
+    if (!Number.isSafeInteger(Number(row.score)) || !Number.isSafeInteger(Number(row.subscore)))
+      throw new ScoreOverflow();
+  }
 }
