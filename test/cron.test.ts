@@ -44,6 +44,8 @@ describe("cron schedules (UTC period boundaries)", () => {
     const either = parseCron("0 0 15 * 5");
     assert.equal(iso(either.next(at("2026-03-12T00:00:00Z"))), "2026-03-13T00:00:00.000Z");
     assert.equal(iso(either.next(at("2026-03-13T00:00:00Z"))), "2026-03-15T00:00:00.000Z");
+    // `*/2` in day-of-week is still a star: the day-of-month alone decides (Vixie cron).
+    assert.equal(iso(parseCron("0 0 15 * */2").next(at("2026-03-12T00:00:00Z"))), "2026-03-15T00:00:00.000Z");
     assert.equal(iso(parseCron("0 0 29 2 *").next(at("2026-03-01T00:00:00Z"))), "2028-02-29T00:00:00.000Z");
   });
 

@@ -32,8 +32,9 @@ export function parseCron(source: string): CronSchedule {
   if (parts.length !== 5) throw new CronError("a schedule has 5 fields: minute hour day-of-month month day-of-week");
   const [minutes, hours, days, months, weekdays] = parts.map((part, i) => parseField(part, FIELDS[i]));
   if (weekdays.has(7)) weekdays.add(0); // 7 and 0 are both Sunday
-  // Classic cron: when both day fields are restricted, a day matching either one runs.
-  const anyDay = parts[2] === "*" || parts[4] === "*";
+  // Classic (Vixie) cron: when both day fields are restricted, a day matching either one runs;
+  // a field starting with `*` (also `*/2`) counts as unrestricted.
+  const anyDay = parts[2].startsWith("*") || parts[4].startsWith("*");
   const dayMatches = (d: Date) => {
     if (!months.has(d.getUTCMonth() + 1)) return false;
     const dom = days.has(d.getUTCDate());
@@ -41,7 +42,7 @@ export function parseCron(source: string): CronSchedule {
     return anyDay ? dom && dow : dom || dow;
   };
   const times = [...hours].flatMap((h) => [...minutes].map((m) => h * 60 + m)).sort((a, b) => a - b);
-  if (parts[4] === "*" && !hasSomeDay(days, months)) throw new CronError("the schedule never runs");
+  if (parts[4].startsWith("*") && !hasSomeDay(days, months)) throw new CronError("the schedule never runs");
 
   return {
     source,

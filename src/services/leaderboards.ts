@@ -98,9 +98,8 @@ export class LeaderboardService {
     const at = this.clock.now();
     const { board, period } = await this.dataSource.transaction(async (m) => {
       // FOR SHARE: a concurrent delete waits, so no record outlives its board.
-      const [row] = await m.query(`SELECT id FROM leaderboards WHERE id = $1 FOR SHARE`, [boardId]);
-      if (!row) throw boardNotFound(boardId);
-      const board = await this.board(m, boardId);
+      const board = await m.findOne(Leaderboard, { where: { id: boardId }, lock: { mode: "pessimistic_read" } });
+      if (!board) throw boardNotFound(boardId);
       if (board.authoritative && !trusted) {
         throw forbidden("This leaderboard is written by the game only", "LEADERBOARD_AUTHORITATIVE");
       }
@@ -288,6 +287,8 @@ function rejectOverflow(err: unknown): never {
 class ScoreOverflow extends Error {}
 
 /**
+ * `updatedAt` comes from the service clock (millisecond precision, as in cursors), never from
+ * the database's now(), so a cursor's key compares equal to the row it came from.
  * One statement applies the operator under the row lock PostgreSQL takes for ON CONFLICT; the
  * WHERE clause skips writes that change nothing (a worse best, the same set), so they touch nothing.
  */
