@@ -4,6 +4,8 @@ import { Block } from "./Block";
 import { Call } from "./Call";
 import { Game } from "./Game";
 import { LedgerEntry } from "./LedgerEntry";
+import { Leaderboard } from "./Leaderboard";
+import { LeaderboardRecord } from "./LeaderboardRecord";
 import { Match } from "./Match";
 import { MatchMessage } from "./MatchMessage";
 import { ModerationEvent } from "./ModerationEvent";
@@ -43,12 +45,17 @@ export const entities = [
   Report,
   Ban,
   ModerationEvent,
+  Leaderboard,
+  LeaderboardRecord,
 ];
 
 export { Asset, Game, PlaySession };
 export { Ban, Block, Call, Match, MatchMessage, ModerationEvent, Report, StreamMessage };
 export { LedgerEntry, Purchase, RefreshToken, Stream, StripeEvent, TokenPack, User, VerificationCode, Wallet };
 export { StripeDeferredEvent };
+export { Leaderboard, LeaderboardRecord };
+export type { ScoreOperator, SortOrder } from "./Leaderboard";
+export { OPERATORS, SORT_ORDERS } from "./Leaderboard";
 export type { BanSource } from "./Ban";
 export type { CallChoice, CallEndReason, CallPhase } from "./Call";
 export type { PlaySessionStatus } from "./PlaySession";

@@ -18,6 +18,7 @@ import { securityHeaders } from "./security-headers";
 import { registerAssetRoutes } from "./routes/assets";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerGameRoutes } from "./routes/games";
+import { registerLeaderboardRoutes } from "./routes/leaderboards";
 import { registerMatchRoutes } from "./routes/matches";
 import { registerModerationRoutes } from "./routes/moderation";
 import { registerOpsRoutes } from "./routes/ops";
@@ -72,6 +73,7 @@ export function configureHttp(app: Application, deps: HttpDependencies, server?:
   registerTurnRoutes(api, deps.services);
   registerMatchRoutes(api, deps.services);
   registerStreamRoutes(api, deps.services);
+  registerLeaderboardRoutes(api, deps.services);
   registerModerationRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [limits.auth] });
 

@@ -14,6 +14,7 @@ import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
 import { AssetAccess } from "./asset-access";
 import { GameService } from "./games";
 import { HiveClient } from "./hive";
+import { LeaderboardService } from "./leaderboards";
 import { MatchService } from "./matches";
 import { MatchmakingService } from "./matchmaking";
 import { ModerationService } from "./moderation";
@@ -61,6 +62,7 @@ export interface Services {
   calls: CallService;
   matches: MatchService;
   streams: StreamService;
+  leaderboards: LeaderboardService;
   leases: ProcessLeases;
   sweeper: Sweeper;
 }
@@ -169,6 +171,7 @@ export function createServices(deps: ServiceDependencies): Services {
     calls,
     matches: new MatchService(dataSource, events, (a, b) => blocks.isBlockedEitherWay(a, b)),
     streams,
+    leaderboards: new LeaderboardService(dataSource),
     leases,
     sweeper,
   };

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { DataSource } from "typeorm";
-import { Game, TokenPack, User } from "../entities";
+import { Game, Leaderboard, type ScoreOperator, TokenPack, User } from "../entities";
 import type { GameService } from "./games";
+import type { LeaderboardDefinition } from "./leaderboards";
 
 export const DEMO_DEVICE_ID = "demo-device-0001";
 
@@ -20,6 +21,16 @@ export const TOKEN_PACKS = [
 export const DEMO_GAMES = [
   { slug: "demo-arcade", title: "Demo Arcade", version: "1.0.0", pricePerMinute: 0 },
   { slug: "whack-arena-deluxe", title: "Whack Arena Deluxe", version: "2.1.0", pricePerMinute: 2 },
+];
+
+/** The whack-a-mole boards; the game alone writes them. */
+const whackBoard = (id: string, title: string, operator: ScoreOperator, resetSchedule: string | null) =>
+  ({ id, title, sortOrder: "desc", operator, resetSchedule, authoritative: true }) satisfies LeaderboardDefinition;
+export const SEEDED_LEADERBOARDS: LeaderboardDefinition[] = [
+  whackBoard("whack-daily", "Whack-a-mole: today", "best", "0 0 * * *"),
+  whackBoard("whack-weekly", "Whack-a-mole: this week", "best", "0 0 * * 1"),
+  whackBoard("whack-alltime", "Whack-a-mole: all time", "best", null),
+  whackBoard("whack-moles", "Whack-a-mole: moles hit", "incr", null),
 ];
 
 /** Demo asset files, generated (deterministic bytes) rather than shipped in the repository. */
@@ -49,6 +60,15 @@ export async function seed(dataSource: DataSource, games: GameService): Promise<
       .returning(["id"])
       .execute();
     for (const row of packs.raw as Array<{ id: string }>) created.push(`pack:${row.id}`);
+    const boards = await manager
+      .createQueryBuilder()
+      .insert()
+      .into(Leaderboard)
+      .values(SEEDED_LEADERBOARDS)
+      .orIgnore()
+      .returning(["id"])
+      .execute();
+    for (const row of boards.raw as Array<{ id: string }>) created.push(`leaderboard:${row.id}`);
   });
   for (const demo of DEMO_GAMES) {
     if (await dataSource.getRepository(Game).existsBy({ slug: demo.slug })) continue;

@@ -6,6 +6,7 @@ import { CreateVideoChat1795431297673 } from "./1795431297673-CreateVideoChat";
 import { CreateStreamChat1795432670981 } from "./1795432670981-CreateStreamChat";
 import { PaymentRetries1795440000000 } from "./1795440000000-PaymentRetries";
 import { AddProcessOwnership1795500000000 } from "./1795500000000-AddProcessOwnership";
+import { CreateLeaderboards1795600000000 } from "./1795600000000-CreateLeaderboards";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   CreateStreamChat1795432670981,
   PaymentRetries1795440000000,
   AddProcessOwnership1795500000000,
+  CreateLeaderboards1795600000000,
 ];
