@@ -60,13 +60,21 @@ export class WalletService {
   /** Applies changes atomically, in the caller's transaction when `m` is given. */
   async apply(changes: WalletChange[], m?: EntityManager): Promise<ApplyResult> {
     validate(changes);
-    if (m) return this.applyLocked(m, changes);
+    if (m) return this.applyLocked(m, changes, "create");
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.dataSource.transaction((tx) => this.applyLocked(tx, changes));
+        return await this.dataSource.transaction((tx) => this.applyLocked(tx, changes, "refuse"));
       } catch (err) {
-        // Concurrent first changes of a wallet that does not exist yet can deadlock in PostgreSQL
-        // (row creation inside the lock sequence); the victim rolled back whole, so it can run again.
+        if (err instanceof MissingWallets && attempt < 3) {
+          // Created in a statement of their own, before any lock is held, then the change runs again:
+          // creating them inside the lock sequence would take locks out of user-id order and deadlock.
+          await this.dataSource.query(
+            `INSERT INTO wallets (user_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING`,
+            [err.userIds],
+          );
+          continue;
+        }
+        // A deadlock victim rolled back whole, so it can run again.
         if (!isDeadlock(err) || attempt === 3) throw err;
       }
     }
@@ -144,9 +152,9 @@ export class WalletService {
    * against replays (ON CONFLICT DO NOTHING); earlier results are looked up
    * only when something did not go through.
    */
-  private async applyLocked(m: EntityManager, changes: WalletChange[]): Promise<ApplyResult> {
+  private async applyLocked(m: EntityManager, changes: WalletChange[], missing: MissingPolicy): Promise<ApplyResult> {
     const userIds = [...new Set(changes.map((c) => c.userId))].sort();
-    const balances = await this.lockWallets(m, userIds);
+    const balances = await this.lockWallets(m, userIds, missing);
     const keys = changes.map((c) => c.idempotencyKey);
 
     const after: number[] = [];
@@ -213,18 +221,36 @@ export class WalletService {
     return { entries: keys.map((k) => byKey.get(k)!), replayed: true };
   }
 
-  /** SELECT … FOR UPDATE in id order, creating missing wallets first. */
-  private async lockWallets(m: EntityManager, userIds: string[]): Promise<Map<string, number>> {
+  /**
+   * SELECT … FOR UPDATE in id order. Missing wallets are refused (the caller
+   * creates them outside the transaction and runs again) or, inside a
+   * caller's transaction, created here.
+   */
+  private async lockWallets(m: EntityManager, userIds: string[], missing: MissingPolicy): Promise<Map<string, number>> {
     const select = () =>
       m.query(`SELECT user_id, balance FROM wallets WHERE user_id = ANY($1::uuid[]) ORDER BY user_id FOR UPDATE`, [
         userIds,
       ]);
     let rows: Array<{ user_id: string; balance: string | number }> = await select();
     if (rows.length < userIds.length) {
+      if (missing === "refuse") {
+        const found = new Set(rows.map((r) => r.user_id));
+        throw new MissingWallets(userIds.filter((id) => !found.has(id)));
+      }
       await m.query(`INSERT INTO wallets (user_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING`, [userIds]);
       rows = await select();
     }
     return new Map(rows.map((r) => [r.user_id, Number(r.balance)]));
+  }
+}
+
+/** What lockWallets does when a wallet does not exist yet. */
+type MissingPolicy = "create" | "refuse";
+
+/** Wallets a change needs that do not exist yet (created by `apply` before it runs again). */
+class MissingWallets extends Error {
+  constructor(readonly userIds: string[]) {
+    super("wallets missing");
   }
 }
 
