@@ -7,7 +7,7 @@ import { openDatabase } from "../../src/db/data-source";
 import { GameService } from "../../src/services/games";
 import { seed } from "../../src/services/seed";
 import { WalletService } from "../../src/services/wallet";
-import { createScratchDatabase } from "../helpers/database";
+import { clusterDatabase } from "../helpers/database";
 import { freePort, type ServerProcess, startServerProcess } from "../helpers/process";
 import { TestClient } from "../helpers/sdk";
 
@@ -17,7 +17,6 @@ import { TestClient } from "../helpers/sdk";
  */
 describe("cluster: two processes sharing PostgreSQL and Redis", function () {
   this.timeout(90_000);
-  const { DATABASE_URL, REDIS_URL } = process.env;
   let a: ServerProcess;
   let b: ServerProcess;
   let dropDatabase: (() => Promise<void>) | undefined;
@@ -26,17 +25,14 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
   const RATE_LIMIT_MAX = 60;
 
   before(async function () {
-    if (!DATABASE_URL || !REDIS_URL) {
-      console.log("    (skipped: set DATABASE_URL and REDIS_URL to run the cluster tests)");
-      return this.skip();
-    }
-    const scratch = await createScratchDatabase(DATABASE_URL);
+    const scratch = await clusterDatabase(this);
+    if (!scratch) return;
     dropDatabase = scratch.drop;
     databaseUrl = scratch.url;
     const [portA, portB] = [await freePort(), await freePort()];
     const shared = {
       DATABASE_URL: scratch.url,
-      REDIS_URL,
+      REDIS_URL: scratch.redisUrl,
       REDIS_KEY_PREFIX: `cluster-${randomBytes(4).toString("hex")}:`,
       RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),
       AUTH_RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),

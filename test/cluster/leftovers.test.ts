@@ -7,7 +7,7 @@ import { openDatabase } from "../../src/db/data-source";
 import { GameService } from "../../src/services/games";
 import { seed } from "../../src/services/seed";
 import { WalletService } from "../../src/services/wallet";
-import { createScratchDatabase } from "../helpers/database";
+import { clusterDatabase } from "../helpers/database";
 import { freePort, type ServerProcess, startServerProcess } from "../helpers/process";
 
 /**
@@ -17,7 +17,6 @@ import { freePort, type ServerProcess, startServerProcess } from "../helpers/pro
  */
 describe("cluster: what a killed process leaves behind", function () {
   this.timeout(120_000);
-  const { DATABASE_URL, REDIS_URL } = process.env;
   let a: ServerProcess | undefined;
   let b: ServerProcess | undefined;
   let ds: DataSource | undefined;
@@ -28,15 +27,12 @@ describe("cluster: what a killed process leaves behind", function () {
   const OWNER_GRACE_SEC = 5;
 
   before(async function () {
-    if (!DATABASE_URL || !REDIS_URL) {
-      console.log("    (skipped: set DATABASE_URL and REDIS_URL to run the cluster tests)");
-      return this.skip();
-    }
-    const scratch = await createScratchDatabase(DATABASE_URL);
+    const scratch = await clusterDatabase(this);
+    if (!scratch) return;
     dropDatabase = scratch.drop;
     env = {
       DATABASE_URL: scratch.url,
-      REDIS_URL,
+      REDIS_URL: scratch.redisUrl,
       REDIS_KEY_PREFIX: `leftovers-${randomBytes(4).toString("hex")}:`,
       DATA_DIR: `/tmp/arcadia-leftovers-${process.pid}`,
       PROCESS_LEASE_TTL_SEC: String(LEASE_TTL_SEC),

@@ -23,3 +23,19 @@ export async function createScratchDatabase(baseUrl: string): Promise<{ url: str
     },
   };
 }
+
+/**
+ * The scratch database of a multi-process suite, or a skip (with the reason
+ * printed) when DATABASE_URL and REDIS_URL are not both set.
+ */
+export async function clusterDatabase(
+  ctx: Mocha.Context,
+): Promise<{ url: string; redisUrl: string; drop: () => Promise<void> } | undefined> {
+  const { DATABASE_URL, REDIS_URL } = process.env;
+  if (!DATABASE_URL || !REDIS_URL) {
+    console.log("    (skipped: set DATABASE_URL and REDIS_URL to run the cluster tests)");
+    ctx.skip();
+    return undefined;
+  }
+  return { ...(await createScratchDatabase(DATABASE_URL)), redisUrl: REDIS_URL };
+}
