@@ -22,6 +22,8 @@ export interface DomainEventMap {
   "user.moderation": { userId: string; action: ModerationAction; reason: string; callId?: string };
   /** To the match's chat room: a message was posted (through HTTP or the room). */
   "match.message": { id: string; matchId: string; fromUserId: string; text: string; createdAt: string };
+  /** To the board's leaderboard rooms: a write changed a record (periodStart null on boards without resets). */
+  "leaderboard.changed": { boardId: string; periodStart: string | null; userId: string };
 }
 
 /** warn: a notice; end_call: the live call ends (AI violation); ban: the call ends and the queue refuses them. */

@@ -29,6 +29,7 @@ import { TurnService } from "./turn";
 import { UserService } from "./users";
 import { VerificationService } from "./verification";
 import { WalletService } from "./wallet";
+import { WhackService } from "./whack";
 
 export interface ServiceDependencies {
   config: Config;
@@ -63,6 +64,7 @@ export interface Services {
   matches: MatchService;
   streams: StreamService;
   leaderboards: LeaderboardService;
+  whack: WhackService;
   leases: ProcessLeases;
   sweeper: Sweeper;
 }
@@ -135,6 +137,7 @@ export function createServices(deps: ServiceDependencies): Services {
     leases,
     config.STREAM_OWNER_GRACE_SEC,
   );
+  const leaderboards = new LeaderboardService(dataSource, events, deps.logger.child({ module: "leaderboards" }));
   const sweeper = new Sweeper({
     leases,
     calls,
@@ -171,7 +174,8 @@ export function createServices(deps: ServiceDependencies): Services {
     calls,
     matches: new MatchService(dataSource, events, (a, b) => blocks.isBlockedEitherWay(a, b)),
     streams,
-    leaderboards: new LeaderboardService(dataSource),
+    leaderboards,
+    whack: new WhackService(dataSource, leaderboards),
     leases,
     sweeper,
   };

@@ -1,6 +1,8 @@
+import type { Logger } from "pino";
 import type { DataSource, EntityManager } from "typeorm";
 import { Leaderboard, LeaderboardRecord, type ScoreOperator, type SortOrder } from "../entities";
 import { CronError, parseCron } from "./cron";
+import type { DomainEvents } from "./events";
 import { AppError, badRequest, conflict, forbidden, notFound } from "./errors";
 import { decodeCursor, encodeCursor, type RecordKey } from "./leaderboard-cursor";
 
@@ -52,6 +54,8 @@ const validationFailed = (path: string, message: string) =>
 export class LeaderboardService {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly events?: DomainEvents,
+    private readonly logger?: Pick<Logger, "error">,
     /** Replaced in tests to move between periods without waiting. */
     readonly clock: { now(): Date } = { now: () => new Date() },
   ) {}
@@ -81,6 +85,7 @@ export class LeaderboardService {
       const deleted = await m.delete(Leaderboard, { id });
       if (!deleted.affected) throw boardNotFound(id);
       await m.delete(LeaderboardRecord, { boardId: id });
+      await m.query(`DELETE FROM leaderboard_writes WHERE board_id = $1`, [id]);
     });
   }
 
@@ -89,14 +94,32 @@ export class LeaderboardService {
     return this.write(boardId, userId, score, subscore, false);
   }
 
-  /** The game's write (any board). */
-  async submit(boardId: string, userId: string, score: number, subscore = 0) {
-    return this.write(boardId, userId, score, subscore, true);
+  /**
+   * The game's write (any board). `idempotencyKey`: a key already applied makes the call a
+   * no-op (a round's result retried after a crash counts once). `at`: when the result happened,
+   * which picks the period (a round that finished before midnight counts for that day even when
+   * its write is retried after it).
+   */
+  async submit(
+    boardId: string,
+    userId: string,
+    score: number,
+    subscore = 0,
+    opts: { idempotencyKey?: string; at?: Date } = {},
+  ) {
+    return this.write(boardId, userId, score, subscore, true, opts);
   }
 
-  private async write(boardId: string, userId: string, score: number, subscore: number, trusted: boolean) {
-    const at = this.clock.now();
-    const { board, period } = await this.dataSource.transaction(async (m) => {
+  private async write(
+    boardId: string,
+    userId: string,
+    score: number,
+    subscore: number,
+    trusted: boolean,
+    opts: { idempotencyKey?: string; at?: Date } = {},
+  ) {
+    const at = opts.at ?? this.clock.now();
+    const { board, period, changed } = await this.dataSource.transaction(async (m) => {
       // FOR SHARE: a concurrent delete waits, so no record outlives its board.
       const board = await m.findOne(Leaderboard, { where: { id: boardId }, lock: { mode: "pessimistic_read" } });
       if (!board) throw boardNotFound(boardId);
@@ -104,10 +127,30 @@ export class LeaderboardService {
         throw forbidden("This leaderboard is written by the game only", "LEADERBOARD_AUTHORITATIVE");
       }
       const period = this.period(board, at);
-      await upsert(m, board, period.start, userId, score, subscore, at).catch(rejectOverflow);
-      return { board, period };
+      if (opts.idempotencyKey !== undefined) {
+        const claimed: unknown[] = await m.query(
+          `INSERT INTO leaderboard_writes (idempotency_key, board_id) VALUES ($1, $2)
+           ON CONFLICT DO NOTHING RETURNING idempotency_key`,
+          [opts.idempotencyKey, boardId],
+        );
+        if (claimed.length === 0) return { board, period, changed: false };
+      }
+      const changed = await upsert(m, board, period.start, userId, score, subscore, at).catch(rejectOverflow);
+      return { board, period, changed };
     });
+    if (changed) this.announce(boardId, period, userId);
     return (await this.recordAt(board, period, userId))!;
+  }
+
+  /** Live leaderboard rooms refresh on this; a lost announcement only delays them, so it is not awaited. */
+  private announce(boardId: string, period: Period, userId: string) {
+    this.events
+      ?.publish("leaderboard.changed", boardId, {
+        boardId,
+        periodStart: period.shownStart?.toISOString() ?? null,
+        userId,
+      })
+      .catch((err) => this.logger?.error({ err, boardId }, "leaderboard change announcement failed"));
   }
 
   async records(boardId: string, opts: { limit: number; cursor?: string; period?: PeriodSelector }) {
@@ -332,4 +375,5 @@ async function upsert(
     if (!Number.isSafeInteger(Number(row.score)) || !Number.isSafeInteger(Number(row.subscore)))
       throw new ScoreOverflow();
   }
+  return rows.length > 0;
 }

@@ -7,6 +7,7 @@ import { CreateStreamChat1795432670981 } from "./1795432670981-CreateStreamChat"
 import { PaymentRetries1795440000000 } from "./1795440000000-PaymentRetries";
 import { AddProcessOwnership1795500000000 } from "./1795500000000-AddProcessOwnership";
 import { CreateLeaderboards1795600000000 } from "./1795600000000-CreateLeaderboards";
+import { LeaderboardWrites1795700000000 } from "./1795700000000-LeaderboardWrites";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   PaymentRetries1795440000000,
   AddProcessOwnership1795500000000,
   CreateLeaderboards1795600000000,
+  LeaderboardWrites1795700000000,
 ];
