@@ -79,8 +79,8 @@ export interface WhackAudit {
  */
 export class WhackService {
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly leaderboards: LeaderboardService,
+    readonly dataSource: DataSource,
+    readonly leaderboards: LeaderboardService,
   ) {}
 
   /** A new round id, a secret seed (hex) and its public sha256 (hex). Nothing stored yet. */
