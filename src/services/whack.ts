@@ -217,6 +217,11 @@ export class WhackService {
 
   /** Stores the end (one transaction, with its leaderboard outbox), then applies the leaderboard writes. */
   async finishRound(roundId: string, end: WhackRoundEnd): Promise<WhackScore[]> {
+    return (await this.end(roundId, end)).scores;
+  }
+
+  /** finishRound, telling whether this call ended the round (false: it had ended before). */
+  private async end(roundId: string, end: WhackRoundEnd): Promise<{ scores: WhackScore[]; endedNow: boolean }> {
     const finished = await this.dataSource.transaction(async (m) => {
       const round = await m.findOne(WhackRound, { where: { id: roundId }, lock: { mode: "pessimistic_write" } });
       if (!round) throw roundNotFound();
@@ -284,11 +289,11 @@ export class WhackService {
       );
       return { mode: round.mode, pending, scores: ranked.map(toScore) };
     });
-    if (!finished) return this.scores(roundId);
+    if (!finished) return { scores: await this.scores(roundId), endedNow: false };
     whackRounds.inc({ mode: finished.mode, reason: end.reason });
     if (finished.scores.some((s) => s.flagged)) whackFlaggedRounds.inc();
     if (finished.pending) await this.outbox.tryApply(roundId, this.clock.now());
-    return finished.scores;
+    return { scores: finished.scores, endedNow: true };
   }
 
   /** The stored result of a round that is over, best rank first. */
@@ -382,7 +387,7 @@ export class WhackService {
     let finished = 0;
     for (const orphan of orphans) {
       const players = await this.dataSource.getRepository(WhackRoundPlayer).findBy({ roundId: orphan.id });
-      await this.finishRound(orphan.id, {
+      const { endedNow } = await this.end(orphan.id, {
         endedAt: new Date(orphan.last_event),
         reason: SERVER_LOST,
         moles: [],
@@ -394,7 +399,7 @@ export class WhackService {
           endReason: p.endReason ?? SERVER_LOST,
         })),
       });
-      finished++;
+      if (endedNow) finished++;
     }
     return finished;
   }
