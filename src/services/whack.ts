@@ -386,22 +386,32 @@ export class WhackService {
     );
     let finished = 0;
     for (const orphan of orphans) {
-      const players = await this.dataSource.getRepository(WhackRoundPlayer).findBy({ roundId: orphan.id });
-      const { endedNow } = await this.end(orphan.id, {
-        endedAt: new Date(orphan.last_event),
-        reason: SERVER_LOST,
-        moles: [],
-        hits: [],
-        players: players.map((p) => ({
-          userId: p.userId,
-          misses: p.misses,
-          flags: p.flags,
-          endReason: p.endReason ?? SERVER_LOST,
-        })),
-      });
-      if (endedNow) finished++;
+      try {
+        if (await this.endOrphan(orphan.id, new Date(orphan.last_event))) finished++;
+      } catch (err) {
+        // One round that cannot be ended (yet) does not hold up the others; the next sweep retries.
+        this.options.logger?.error({ err, roundId: orphan.id }, "ending a lost whack round failed");
+      }
     }
     return finished;
+  }
+
+  /** Ends a lost round with what its players had so far (the room's last write). */
+  private async endOrphan(roundId: string, endedAt: Date): Promise<boolean> {
+    const players = await this.dataSource.getRepository(WhackRoundPlayer).findBy({ roundId });
+    const { endedNow } = await this.end(roundId, {
+      endedAt,
+      reason: SERVER_LOST,
+      moles: [],
+      hits: [],
+      players: players.map((p) => ({
+        userId: p.userId,
+        misses: p.misses,
+        flags: p.flags,
+        endReason: p.endReason ?? SERVER_LOST,
+      })),
+    });
+    return endedNow;
   }
 
   /** The outbox pass: applies the leaderboard writes of ended rounds still pending (see WhackOutbox). */
