@@ -67,6 +67,10 @@ describe("leaderboard room", () => {
     await waitFor(() => room.state?.boardId === boardId, "the room's first state");
     return room;
   }
+  const refreshCount = async () => {
+    const metrics = await (await t.fetch("/metrics")).text();
+    return Number(/^leaderboard_room_refreshes_total (\d+)/m.exec(metrics)![1]);
+  };
   const topOf = (room: Room<any>) =>
     room.state.top.map((e: any) => ({ rank: e.rank, userId: e.userId, name: e.name, score: e.score }));
   const meOf = (room: Room<any>) => {
@@ -142,11 +146,13 @@ describe("leaderboard room", () => {
     assert.deepEqual(meOf(mine), { rank: 2, score: 42 });
   });
 
-  it("a burst of writes ends in the final ranking", async () => {
+  it("a burst of writes ends in the final ranking, refreshed at most once per 100 ms", async () => {
     const board = await createBoard({ operator: "incr" });
     const player = await register(t, { displayName: "Burst" });
     const room = await watch(player, board.id);
     const fillers = await makeUsers(5);
+    const before = await refreshCount();
+    const startedAt = performance.now();
     await Promise.all([
       ...fillers.map((id, i) => service.submit(board.id, id, 10 * (i + 1))),
       ...Array.from({ length: 20 }, () => service.submit(board.id, player.user.id, 3)),
@@ -158,6 +164,12 @@ describe("leaderboard room", () => {
       [60, 50, 40, 30, 20, 10],
     );
     assert.deepEqual(meOf(room), { rank: 1, score: 60 });
+    await sleep(250); // a trailing refresh, if one is due, happens within this
+    const elapsed = performance.now() - startedAt;
+    const refreshed = (await refreshCount()) - before;
+    // 25 writes, 25 announcements: coalesced into at most one refresh per started 100 ms.
+    assert.ok(refreshed >= 1, "the writes were refreshed");
+    assert.ok(refreshed <= Math.ceil(elapsed / 100) + 1, `${refreshed} refreshes in ${elapsed.toFixed(0)} ms`);
   });
 
   it("each client receives its own `me` and never another client's", async () => {
@@ -261,6 +273,19 @@ describe("leaderboard room", () => {
     const again = nextMessage<Rollover>(room, "period:rollover");
     setClock("2026-12-02T10:02:00.500Z");
     assert.equal((await again).periodStart, "2026-12-02T10:02:00.000Z");
+  });
+
+  it("closes when its board was deleted (noticed at the next refresh)", async () => {
+    setClock("2026-12-02T10:00:30.000Z");
+    const board = await createBoard({ resetSchedule: "* * * * *" });
+    const player = await register(t);
+    const room = await watch(player, board.id);
+    const left = new Promise<number>((resolve) => room.onLeave(resolve));
+    const del = await t.fetch(`/api/leaderboards/${board.id}`, { method: "DELETE", headers: bearer(adminToken) });
+    assert.equal(del.status, 204);
+    setClock("2026-12-02T10:01:00.000Z"); // the period's end: the room reads the board again
+    assert.equal(typeof (await left), "number");
+    await assert.rejects(sdkFor(t, player).joinOrCreate("leaderboard", { boardId: board.id }), /LEADERBOARD_NOT_FOUND/);
   });
 
   it("a period longer than a timer can wait rolls over only at its end", async () => {
