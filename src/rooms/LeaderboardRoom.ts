@@ -106,9 +106,20 @@ export class LeaderboardRoom extends Room<{ state: LeaderboardState; metadata: {
     this.serviceClock = leaderboards.clock;
     this.boardId = boardIdOption(options);
     this.state.boardId = this.boardId;
-    this.applyTop(await joinCheck(() => this.reads.top(this.boardId)));
-    if (this.state.periodEnd) this.watchPeriod();
+    // Subscribed before the first read, so no write falls between them; changes announced
+    // during the read are marked and refreshed after it.
+    this.refreshing = true;
     this.unsubscribe = await events.subscribe("leaderboard.changed", this.boardId, () => this.requestRefresh());
+    try {
+      this.applyTop(await joinCheck(() => this.reads.top(this.boardId)));
+    } catch (err) {
+      this.unsubscribe();
+      throw err;
+    } finally {
+      this.refreshing = false;
+    }
+    if (this.dirty) this.requestRefresh();
+    if (this.state.periodEnd) this.watchPeriod();
   }
 
   async onJoin(client: Client, _options: unknown, auth: RoomAuth) {
@@ -117,7 +128,7 @@ export class LeaderboardRoom extends Room<{ state: LeaderboardState; metadata: {
     const seq = ++this.readSeq;
     const periodStart = this.state.periodStart || null;
     const standings = await this.reads.standings(this.boardId, [auth.userId], periodStart);
-    // Joined during a rollover: the next refresh (already requested by it) sets the standing.
+    // The period moved meanwhile: the refresh that moved it also read this client's standing.
     if (periodStart !== (this.state.periodStart || null)) return;
     this.applyStanding(client, standings.get(auth.userId), seq);
   }
