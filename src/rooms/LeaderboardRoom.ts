@@ -165,15 +165,11 @@ export class LeaderboardRoom extends Room<{ state: LeaderboardState; metadata: {
     try {
       const top = await this.reads.top(this.boardId);
       const rolledOver = this.applyTop(top);
-      await this.refreshStandings(top);
-      if (rolledOver) {
-        // After the patch: a client handling the message already has the new period's state.
-        const { boardId, periodStart, periodEnd } = this.state;
-        this.broadcast(
-          "period:rollover",
-          { boardId, periodStart: periodStart || null, periodEnd: periodEnd || null },
-          { afterNextPatch: true },
-        );
+      try {
+        await this.refreshStandings(top);
+      } finally {
+        // Announced even if the standings failed: the period did move, and no later refresh would say so.
+        if (rolledOver) this.announceRollover();
       }
     } catch (err) {
       if (err instanceof AppError && err.code === "LEADERBOARD_NOT_FOUND") {
@@ -187,6 +183,16 @@ export class LeaderboardRoom extends Room<{ state: LeaderboardState; metadata: {
       this.refreshing = false;
       if (this.dirty) this.requestRefresh();
     }
+  }
+
+  /** Sent after the patch: a client handling it already has the new period's state. */
+  private announceRollover() {
+    const { boardId, periodStart, periodEnd } = this.state;
+    this.broadcast(
+      "period:rollover",
+      { boardId, periodStart: periodStart || null, periodEnd: periodEnd || null },
+      { afterNextPatch: true },
+    );
   }
 
   /** Sets the period and the top 10 (entries updated in place: unchanged rows cost no patch); true on a new period. */
