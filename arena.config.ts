@@ -4,6 +4,7 @@ import type { Api } from "./src/http/api";
 import { configureHttp, type HttpDependencies } from "./src/http/app";
 import { guardCloseReasons } from "./src/rooms/close-reason";
 import { guardRoom } from "./src/rooms/guard";
+import { LeaderboardRoom } from "./src/rooms/LeaderboardRoom";
 import { LobbyRoom } from "./src/rooms/LobbyRoom";
 import { MatchChatRoom } from "./src/rooms/MatchChatRoom";
 import { MatchQueueRoom } from "./src/rooms/MatchQueueRoom";
@@ -45,6 +46,7 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
       video_call: defineRoom(guardRoom(VideoCallRoom)),
       match_chat: defineRoom(guardRoom(MatchChatRoom)).filterBy(["matchId"]),
       stream: defineRoom(guardRoom(StreamRoom)).filterBy(["streamId"]).enableRealtimeListing(),
+      leaderboard: defineRoom(guardRoom(LeaderboardRoom)).filterBy(["boardId"]),
     },
     express: (app) => {
       const api = configureHttp(app, deps, transport.server);
