@@ -4,7 +4,10 @@ import { Leaderboard, LeaderboardRecord, type ScoreOperator, type SortOrder } fr
 import { CronError, parseCron } from "./cron";
 import type { DomainEvents } from "./events";
 import { AppError, badRequest, conflict, forbidden, notFound } from "./errors";
-import { decodeCursor, encodeCursor, type RecordKey } from "./leaderboard-cursor";
+import { leaderboardRankRebuilds, leaderboardWrites } from "../metrics";
+import { decodeCursor, encodeCursor } from "./leaderboard-cursor";
+import type { RankEntry, RankIndex, RankIndexes, RankScope, RankSource } from "./rank-index";
+import { MemoryRankIndexes } from "./rank-memory";
 
 export interface LeaderboardDefinition {
   id: string;
@@ -48,8 +51,9 @@ const validationFailed = (path: string, message: string) =>
 /**
  * Leaderboards: definitions, per-period records written by each board's operator, exact ranks
  * (score by sortOrder, then higher subscore, earlier updatedAt, user id) and keyset pages.
- * Ranks are computed by PostgreSQL over the period's rows on each read: exact, and cheap enough
- * for boards of up to a few hundred thousand rows per period.
+ * The database holds the records; ranks come from a rank index per (board, period) (see
+ * rank-index.ts: in-process, or Redis sorted sets in cluster mode), rebuilt from the records on
+ * first use, so every read is O(log n) plus primary-key lookups of the rows it returns.
  */
 export class LeaderboardService {
   constructor(
@@ -58,7 +62,14 @@ export class LeaderboardService {
     private readonly logger?: Pick<Logger, "error">,
     /** Replaced in tests to move between periods without waiting. */
     readonly clock: { now(): Date } = { now: () => new Date() },
+    readonly ranks: RankIndexes = new MemoryRankIndexes({ onRebuild: (mode) => leaderboardRankRebuilds.inc({ mode }) }),
   ) {}
+
+  /** Drops in-process rank indexes of boards deleted through any process. */
+  async start(): Promise<void> {
+    if (!this.events || this.ranks.mode !== "memory") return;
+    await this.events.subscribe("leaderboard.deleted", "all", ({ boardId }) => this.ranks.dropBoard(boardId));
+  }
 
   async list(): Promise<LeaderboardView[]> {
     const boards = await this.dataSource.getRepository(Leaderboard).find({ order: { id: "ASC" } });
@@ -79,7 +90,7 @@ export class LeaderboardService {
     return this.view(await this.board(this.dataSource.manager, def.id));
   }
 
-  /** Removes the board and every record of every period, atomically. */
+  /** Removes the board and every record of every period, atomically; then its rank data everywhere. */
   async delete(id: string): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const deleted = await m.delete(Leaderboard, { id });
@@ -87,6 +98,11 @@ export class LeaderboardService {
       await m.delete(LeaderboardRecord, { boardId: id });
       await m.query(`DELETE FROM leaderboard_writes WHERE board_id = $1`, [id]);
     });
+    // Rank keys are per board generation (creation time): a re-created board never reads these.
+    await this.ranks.dropBoard(id);
+    this.events
+      ?.publish("leaderboard.deleted", "all", { boardId: id })
+      .catch((err) => this.logger?.error({ err, boardId: id }, "leaderboard deletion announcement failed"));
   }
 
   /** A player's own submission: refused on authoritative boards (the game writes those). */
@@ -119,7 +135,7 @@ export class LeaderboardService {
     opts: { idempotencyKey?: string; at?: Date } = {},
   ) {
     const at = opts.at ?? this.clock.now();
-    const { board, period, changed } = await this.dataSource.transaction(async (m) => {
+    const { board, period, changed, outcome } = await this.dataSource.transaction(async (m) => {
       // FOR SHARE: a concurrent delete waits, so no record outlives its board.
       const board = await m.findOne(Leaderboard, { where: { id: boardId }, lock: { mode: "pessimistic_read" } });
       if (!board) throw boardNotFound(boardId);
@@ -133,12 +149,17 @@ export class LeaderboardService {
            ON CONFLICT DO NOTHING RETURNING idempotency_key`,
           [opts.idempotencyKey, boardId],
         );
-        if (claimed.length === 0) return { board, period, changed: false };
+        if (claimed.length === 0) return { board, period, changed: undefined, outcome: "duplicate" };
       }
       const changed = await upsert(m, board, period.start, userId, score, subscore, at).catch(rejectOverflow);
-      return { board, period, changed };
+      return { board, period, changed, outcome: changed ? "changed" : "unchanged" };
     });
-    if (changed) this.announce(boardId, period, userId);
+    leaderboardWrites.inc({ board: boardId, outcome });
+    if (changed) {
+      // After the commit, from the row as written: every process's index converges on the highest version.
+      await this.ranks.apply(this.scope(board, period), changed);
+      this.announce(boardId, period, userId);
+    }
     return (await this.recordAt(board, period, userId))!;
   }
 
@@ -157,17 +178,29 @@ export class LeaderboardService {
     const board = await this.board(this.dataSource.manager, boardId);
     const period = this.selectPeriod(board, opts.period);
     const key = opts.cursor ? decodeCursor(opts.cursor, boardId, period.start) : undefined;
+    const index = await this.index(board, period);
     const backward = key?.direction === "prev";
-    const condition = key ? `AND ${SORT_KEY} ${backward ? "<" : ">"} ($4, $5, $6, $7)` : "";
-    const rows = await this.ranked(
-      board,
-      period,
-      `${condition} ORDER BY rank ${backward ? "DESC" : "ASC"} LIMIT $3`,
-      key ? [opts.limit + 1, ...keyParams(board, key)] : [opts.limit + 1],
-    );
-    const more = rows.length > opts.limit;
-    const page = rows.slice(0, opts.limit);
-    if (backward) page.reverse();
+    // 0-based positions [from, to) of the page plus one more record (to know whether there is more).
+    let from = 0;
+    let more: boolean;
+    let page: RankedRecord[];
+    if (key) {
+      const at = { ...key, updatedAtMs: new Date(key.updatedAt).getTime() };
+      if (backward) {
+        const before = await index.countBefore(at, false);
+        from = Math.max(0, before - opts.limit);
+        more = before > opts.limit;
+        page = await this.rankedFrom(board, period, index, from, before - from);
+      } else {
+        from = await index.countBefore(at, true);
+        page = await this.rankedFrom(board, period, index, from, opts.limit + 1);
+        more = page.length > opts.limit;
+      }
+    } else {
+      page = await this.rankedFrom(board, period, index, 0, opts.limit + 1);
+      more = page.length > opts.limit;
+    }
+    page = page.slice(0, opts.limit);
     const first = page[0];
     const last = page[page.length - 1];
     const hasNext = backward ? Boolean(key) : more;
@@ -184,13 +217,11 @@ export class LeaderboardService {
   async around(boardId: string, userId: string, opts: { limit: number; period?: PeriodSelector }) {
     const board = await this.board(this.dataSource.manager, boardId);
     const period = this.selectPeriod(board, opts.period);
-    const mine = await this.recordAt(board, period, userId);
-    if (!mine) throw notFound("No record for this user in this period", "RECORD_NOT_FOUND");
-    const records = await this.ranked(board, period, `AND rank BETWEEN $4 AND $5 ORDER BY rank LIMIT $3`, [
-      2 * opts.limit + 1,
-      mine.rank - opts.limit,
-      mine.rank + opts.limit,
-    ]);
+    const index = await this.index(board, period);
+    const rank = await index.rankOf(userId);
+    if (rank === undefined) throw notFound("No record for this user in this period", "RECORD_NOT_FOUND");
+    const from = Math.max(0, rank - 1 - opts.limit);
+    const records = await this.rankedFrom(board, period, index, from, rank + opts.limit - from);
     return { records, ...shownPeriod(period) };
   }
 
@@ -202,25 +233,81 @@ export class LeaderboardService {
     return { record, ...shownPeriod(period) };
   }
 
-  private async recordAt(board: Leaderboard, period: Period, userId: string): Promise<RankedRecord | undefined> {
-    const [row] = await this.ranked(board, period, `AND user_id = $3`, [userId]);
-    return row;
+  /** The first `n` records of the current period (live leaderboard rooms): index-backed, no cursor. */
+  async topWithRanks(boardId: string, n: number): Promise<RankedRecord[]> {
+    const board = await this.board(this.dataSource.manager, boardId);
+    const period = this.period(board, this.clock.now());
+    return this.rankedFrom(board, period, await this.index(board, period), 0, n);
   }
 
-  /** Rows of one period with their exact rank; `tail` filters/orders the ranked rows ($1, $2 taken). */
-  private async ranked(board: Leaderboard, period: Period, tail: string, params: unknown[]): Promise<RankedRecord[]> {
-    const order = board.sortOrder === "desc" ? "-r.score" : "r.score";
-    const rows: RawRecord[] = await this.dataSource.query(
-      `SELECT * FROM (
-         SELECT r.user_id, COALESCE(u.display_name, '') AS display_name, r.score, r.subscore, r.num_score,
-                r.updated_at, ${order} AS k1,
-                row_number() OVER (ORDER BY ${order}, -r.subscore, r.updated_at, r.user_id) AS rank
-         FROM leaderboard_records r LEFT JOIN users u ON u.id = r.user_id
-         WHERE r.board_id = $1 AND r.period_start = $2
-       ) ranked WHERE true ${tail}`,
-      [board.id, period.start, ...params],
+  /** One user's record in the current period with its rank; undefined when they have none. */
+  async rankOf(boardId: string, userId: string): Promise<RankedRecord | undefined> {
+    const board = await this.board(this.dataSource.manager, boardId);
+    return this.recordAt(board, this.period(board, this.clock.now()), userId);
+  }
+
+  private async recordAt(board: Leaderboard, period: Period, userId: string): Promise<RankedRecord | undefined> {
+    const rank = await (await this.index(board, period)).rankOf(userId);
+    if (rank === undefined) return undefined;
+    const [row] = await this.rows(board, period, [userId]);
+    return row && toRecord(row, rank);
+  }
+
+  /** Up to `count` records from the 0-based position `from`, with their ranks. */
+  private async rankedFrom(
+    board: Leaderboard,
+    period: Period,
+    index: RankIndex,
+    from: number,
+    count: number,
+  ): Promise<RankedRecord[]> {
+    if (count <= 0) return [];
+    const ids = await index.entriesByRank(from + 1, count);
+    const rows = new Map((await this.rows(board, period, ids)).map((r) => [r.user_id, r]));
+    // A row deleted since the index answered (its board was deleted) is left out.
+    return ids.flatMap((id, i) => {
+      const row = rows.get(id);
+      return row ? [toRecord(row, from + i + 1)] : [];
+    });
+  }
+
+  /** The rows of these users (primary-key lookups) with their display names: one query. */
+  private async rows(board: Leaderboard, period: Period, userIds: string[]): Promise<RawRecord[]> {
+    if (userIds.length === 0) return [];
+    return this.dataSource.query(
+      `SELECT r.user_id, COALESCE(u.display_name, '') AS display_name, r.score, r.subscore, r.num_score, r.updated_at
+       FROM leaderboard_records r LEFT JOIN users u ON u.id = r.user_id
+       WHERE r.board_id = $1 AND r.period_start = $2 AND r.user_id = ANY($3::uuid[])`,
+      [board.id, period.start, userIds],
     );
-    return rows.map(toRecord);
+  }
+
+  private scope(board: Leaderboard, period: Period): RankScope {
+    return {
+      boardId: board.id,
+      generation: board.createdAt.getTime(),
+      periodStart: period.start,
+      sortOrder: board.sortOrder,
+    };
+  }
+
+  /** The period's rank index, built from its rows on first use. */
+  private index(board: Leaderboard, period: Period): Promise<RankIndex> {
+    return this.ranks.open(this.scope(board, period), this.rankSource(board, period));
+  }
+
+  /** The period's rows in user-id order, in keyset batches (the primary key's order). */
+  private rankSource(board: Leaderboard, period: Period): RankSource {
+    return async (after, limit) => {
+      const rows: Array<{ user_id: string; score: string; subscore: string; updated_at: Date; num_score: number }> =
+        await this.dataSource.query(
+          `SELECT user_id, score, subscore, updated_at, num_score FROM leaderboard_records
+           WHERE board_id = $1 AND period_start = $2 AND ($3::uuid IS NULL OR user_id > $3::uuid)
+           ORDER BY user_id LIMIT $4`,
+          [board.id, period.start, after ?? null, limit],
+        );
+      return rows.map(toEntry);
+    };
   }
 
   private async board(m: EntityManager, id: string): Promise<Leaderboard> {
@@ -276,25 +363,34 @@ interface RawRecord {
   subscore: string;
   num_score: number;
   updated_at: Date;
-  rank: string;
 }
 
-/** The order as one ascending row: (score or -score, -subscore, updatedAt, userId). */
-const SORT_KEY = `(k1, -subscore, updated_at, user_id)`;
-
-function keyParams(board: Leaderboard, key: RecordKey): unknown[] {
-  return [board.sortOrder === "desc" ? -key.score : key.score, -key.subscore, new Date(key.updatedAt), key.userId];
-}
-
-function toRecord(row: RawRecord): RankedRecord {
+function toRecord(row: RawRecord, rank: number): RankedRecord {
   return {
-    rank: Number(row.rank),
+    rank,
     userId: row.user_id,
     displayName: row.display_name,
     score: Number(row.score),
     subscore: Number(row.subscore),
     numScore: row.num_score,
     updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+/** The row as the rank index keys it; num_score (changed writes so far) is its version. */
+function toEntry(row: {
+  user_id: string;
+  score: string | number;
+  subscore: string | number;
+  updated_at: Date | string;
+  num_score: number;
+}): RankEntry {
+  return {
+    userId: row.user_id,
+    score: Number(row.score),
+    subscore: Number(row.subscore),
+    updatedAtMs: new Date(row.updated_at).getTime(),
+    version: Number(row.num_score),
   };
 }
 
@@ -334,6 +430,7 @@ class ScoreOverflow extends Error {}
  * the database's now(), so a cursor's key compares equal to the row it came from.
  * One statement applies the operator under the row lock PostgreSQL takes for ON CONFLICT; the
  * WHERE clause skips writes that change nothing (a worse best, the same set), so they touch nothing.
+ * Returns the row as written (what the rank index applies), undefined when nothing changed.
  */
 async function upsert(
   m: EntityManager,
@@ -361,19 +458,20 @@ async function upsert(
     decr: { set: added, when: nonZero },
   };
   const rule = rules[board.operator];
-  const rows: Array<{ score: string; subscore: string }> = await m.query(
-    `INSERT INTO leaderboard_records AS r (board_id, period_start, user_id, score, subscore, num_score, updated_at)
+  const rows: Array<{ user_id: string; score: string; subscore: string; updated_at: Date; num_score: number }> =
+    await m.query(
+      `INSERT INTO leaderboard_records AS r (board_id, period_start, user_id, score, subscore, num_score, updated_at)
      VALUES ($1, $2, $3, $4, $5, 1, $6)
      ON CONFLICT (board_id, period_start, user_id) DO UPDATE
        SET ${rule.set}, num_score = r.num_score + 1, updated_at = EXCLUDED.updated_at
        WHERE ${rule.when}
-     RETURNING score, subscore`,
-    [board.id, periodStart, userId, sign * score, sign * subscore, at],
-  );
+     RETURNING user_id, score, subscore, updated_at, num_score`,
+      [board.id, periodStart, userId, sign * score, sign * subscore, at],
+    );
   // Thrown inside the transaction, so the write rolls back.
   for (const row of rows) {
     if (!Number.isSafeInteger(Number(row.score)) || !Number.isSafeInteger(Number(row.subscore)))
       throw new ScoreOverflow();
   }
-  return rows.length > 0;
+  return rows.length > 0 ? toEntry(rows[0]) : undefined;
 }
