@@ -180,26 +180,20 @@ export class LeaderboardService {
     const key = opts.cursor ? decodeCursor(opts.cursor, boardId, period.start) : undefined;
     const index = await this.index(board, period);
     const backward = key?.direction === "prev";
-    // 0-based positions [from, to) of the page plus one more record (to know whether there is more).
+    // The page's first 0-based position and how many records to read (forward: one more, to see if there is more).
+    const at = key && { ...key, updatedAtMs: new Date(key.updatedAt).getTime() };
     let from = 0;
-    let more: boolean;
-    let page: RankedRecord[];
-    if (key) {
-      const at = { ...key, updatedAtMs: new Date(key.updatedAt).getTime() };
-      if (backward) {
-        const before = await index.countBefore(at, false);
-        from = Math.max(0, before - opts.limit);
-        more = before > opts.limit;
-        page = await this.rankedFrom(board, period, index, from, before - from);
-      } else {
-        from = await index.countBefore(at, true);
-        page = await this.rankedFrom(board, period, index, from, opts.limit + 1);
-        more = page.length > opts.limit;
-      }
-    } else {
-      page = await this.rankedFrom(board, period, index, 0, opts.limit + 1);
-      more = page.length > opts.limit;
+    let count = opts.limit + 1;
+    let before = 0;
+    if (at && backward) {
+      before = await index.countBefore(at, false);
+      from = Math.max(0, before - opts.limit);
+      count = before - from;
+    } else if (at) {
+      from = await index.countBefore(at, true);
     }
+    let page = await this.rankedFrom(board, period, index, from, count);
+    const more = backward ? before > opts.limit : page.length > opts.limit;
     page = page.slice(0, opts.limit);
     const first = page[0];
     const last = page[page.length - 1];
