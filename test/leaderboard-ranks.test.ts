@@ -284,6 +284,28 @@ describe("leaderboard ranks equal SQL's window function", function () {
     assert.equal(await service.rankOf(board, a), undefined);
   });
 
+  it("a repeated idempotency key counts once; writes to a deleted board are 404 even through a cached definition", async () => {
+    const board = await createBoard("desc", "incr");
+    const [a] = await makeUsers(1);
+    const key = `round-${randomUUID()}`;
+    const first = await service.submit(board, a, 5, 0, { idempotencyKey: key });
+    const again = await service.submit(board, a, 5, 0, { idempotencyKey: key });
+    assert.deepEqual(again, first);
+    assert.deepEqual([first.rank, first.score, first.numScore], [1, 5, 1]);
+    assert.equal((await service.submit(board, a, 2, 0, { idempotencyKey: `${key}-2` })).score, 7);
+    // A second process has the definition cached when the board is deleted here.
+    const other = new LeaderboardService(ds, undefined, undefined, service.clock, freshRanks());
+    await other.records(board, { limit: 1 });
+    await service.delete(board);
+    for (const write of [
+      () => other.submit(board, a, 1),
+      () => other.submit(board, a, 1, 0, { idempotencyKey: key }),
+    ]) {
+      await assert.rejects(write(), (err: any) => err.code === "LEADERBOARD_NOT_FOUND");
+    }
+    assert.deepEqual((await ds.query(`SELECT * FROM leaderboard_records WHERE board_id = $1`, [board])).length, 0);
+  });
+
   it("topWithRanks and rankOf read the current period; HTTP pages carry the same ranks", async () => {
     const random = prng(5);
     const board = await createBoard("desc", "set");

@@ -45,6 +45,8 @@ interface Period {
 
 /** The single period of boards without resets is stored under this start. */
 const FOREVER = new Date(0);
+/** How long a process trusts its copy of a board definition (a delete elsewhere also evicts it). */
+const BOARD_CACHE_MS = 5000;
 const validationFailed = (path: string, message: string) =>
   new AppError(400, "VALIDATION_FAILED", "Request validation failed", [{ in: "query", path, message }]);
 
@@ -65,10 +67,14 @@ export class LeaderboardService {
     readonly ranks: RankIndexes = new MemoryRankIndexes({ onRebuild: (mode) => leaderboardRankRebuilds.inc({ mode }) }),
   ) {}
 
-  /** Drops in-process rank indexes of boards deleted through any process. */
+  private readonly boards = new Map<string, { board: Leaderboard; until: number }>();
+
+  /** Boards deleted through any process: their cached definition goes, and their in-process rank indexes. */
   async start(): Promise<void> {
-    if (!this.events || this.ranks.mode !== "memory") return;
-    await this.events.subscribe("leaderboard.deleted", "all", ({ boardId }) => this.ranks.dropBoard(boardId));
+    await this.events?.subscribe("leaderboard.deleted", "all", async ({ boardId }) => {
+      this.boards.delete(boardId);
+      if (this.ranks.mode === "memory") await this.ranks.dropBoard(boardId);
+    });
   }
 
   async list(): Promise<LeaderboardView[]> {
@@ -87,7 +93,7 @@ export class LeaderboardService {
       .returning(["id"])
       .execute();
     if (inserted.raw.length === 0) throw conflict("LEADERBOARD_EXISTS", `Leaderboard ${def.id} already exists`);
-    return this.view(await this.board(this.dataSource.manager, def.id));
+    return this.view(await this.board(def.id));
   }
 
   /** Removes the board and every record of every period, atomically; then its rank data everywhere. */
@@ -98,6 +104,7 @@ export class LeaderboardService {
       await m.delete(LeaderboardRecord, { boardId: id });
       await m.query(`DELETE FROM leaderboard_writes WHERE board_id = $1`, [id]);
     });
+    this.boards.delete(id);
     // Rank keys are per board generation (creation time): a re-created board never reads these.
     await this.ranks.dropBoard(id);
     this.events
@@ -135,31 +142,39 @@ export class LeaderboardService {
     opts: { idempotencyKey?: string; at?: Date } = {},
   ) {
     const at = opts.at ?? this.clock.now();
-    const { board, period, changed, outcome } = await this.dataSource.transaction(async (m) => {
-      // FOR SHARE: a concurrent delete waits, so no record outlives its board.
-      const board = await m.findOne(Leaderboard, { where: { id: boardId }, lock: { mode: "pessimistic_read" } });
-      if (!board) throw boardNotFound(boardId);
-      if (board.authoritative && !trusted) {
-        throw forbidden("This leaderboard is written by the game only", "LEADERBOARD_AUTHORITATIVE");
-      }
-      const period = this.period(board, at);
+    // The definition may come from the cache; the statements below lock the board row itself.
+    const board = await this.board(boardId);
+    if (board.authoritative && !trusted) {
+      throw forbidden("This leaderboard is written by the game only", "LEADERBOARD_AUTHORITATIVE");
+    }
+    const period = this.period(board, at);
+    const result = await this.dataSource.transaction(async (m) => {
       if (opts.idempotencyKey !== undefined) {
         const claimed: unknown[] = await m.query(
-          `INSERT INTO leaderboard_writes (idempotency_key, board_id) VALUES ($1, $2)
+          `WITH board AS (SELECT id FROM leaderboards WHERE id = $2 FOR SHARE)
+           INSERT INTO leaderboard_writes (idempotency_key, board_id) SELECT $1, id FROM board
            ON CONFLICT DO NOTHING RETURNING idempotency_key`,
           [opts.idempotencyKey, boardId],
         );
-        if (claimed.length === 0) return { board, period, changed: undefined, outcome: "duplicate" };
+        if (claimed.length === 0) {
+          if (!(await m.query(`SELECT 1 FROM leaderboards WHERE id = $1 FOR SHARE`, [boardId])).length) {
+            throw this.forget(boardId);
+          }
+          return { outcome: "duplicate" as const, row: undefined };
+        }
       }
-      const changed = await upsert(m, board, period.start, userId, score, subscore, at).catch(rejectOverflow);
-      return { board, period, changed, outcome: changed ? "changed" : "unchanged" };
+      const written = await upsert(m, board, period.start, userId, score, subscore, at).catch(rejectOverflow);
+      if (!written) throw this.forget(boardId);
+      return written;
     });
-    leaderboardWrites.inc({ board: boardId, outcome });
-    if (changed) {
+    leaderboardWrites.inc({ board: boardId, outcome: result.outcome });
+    if (result.outcome === "changed" && result.row) {
       // After the commit, from the row as written: every process's index converges on the highest version.
-      await this.ranks.apply(this.scope(board, period), changed);
+      await this.ranks.apply(this.scope(board, period), toEntry(result.row));
       this.announce(boardId, period, userId);
     }
+    const rank = result.row && (await (await this.index(board, period)).rankOf(userId));
+    if (result.row && rank !== undefined) return toRecord(result.row, rank);
     return (await this.recordAt(board, period, userId))!;
   }
 
@@ -175,7 +190,7 @@ export class LeaderboardService {
   }
 
   async records(boardId: string, opts: { limit: number; cursor?: string; period?: PeriodSelector }) {
-    const board = await this.board(this.dataSource.manager, boardId);
+    const board = await this.board(boardId);
     const period = this.selectPeriod(board, opts.period);
     const key = opts.cursor ? decodeCursor(opts.cursor, boardId, period.start) : undefined;
     const index = await this.index(board, period);
@@ -209,7 +224,7 @@ export class LeaderboardService {
 
   /** The user's record with up to `limit` records above and below it. */
   async around(boardId: string, userId: string, opts: { limit: number; period?: PeriodSelector }) {
-    const board = await this.board(this.dataSource.manager, boardId);
+    const board = await this.board(boardId);
     const period = this.selectPeriod(board, opts.period);
     const index = await this.index(board, period);
     const rank = await index.rankOf(userId);
@@ -220,7 +235,7 @@ export class LeaderboardService {
   }
 
   async record(boardId: string, userId: string, periodSelector?: PeriodSelector) {
-    const board = await this.board(this.dataSource.manager, boardId);
+    const board = await this.board(boardId);
     const period = this.selectPeriod(board, periodSelector);
     const record = await this.recordAt(board, period, userId);
     if (!record) throw notFound("No record for this user in this period", "RECORD_NOT_FOUND");
@@ -229,14 +244,14 @@ export class LeaderboardService {
 
   /** The first `n` records of the current period (live leaderboard rooms): index-backed, no cursor. */
   async topWithRanks(boardId: string, n: number): Promise<RankedRecord[]> {
-    const board = await this.board(this.dataSource.manager, boardId);
+    const board = await this.board(boardId);
     const period = this.period(board, this.clock.now());
     return this.rankedFrom(board, period, await this.index(board, period), 0, n);
   }
 
   /** One user's record in the current period with its rank; undefined when they have none. */
   async rankOf(boardId: string, userId: string): Promise<RankedRecord | undefined> {
-    const board = await this.board(this.dataSource.manager, boardId);
+    const board = await this.board(boardId);
     return this.recordAt(board, this.period(board, this.clock.now()), userId);
   }
 
@@ -304,10 +319,24 @@ export class LeaderboardService {
     };
   }
 
-  private async board(m: EntityManager, id: string): Promise<Leaderboard> {
-    const board = await m.findOneBy(Leaderboard, { id });
+  /**
+   * Definitions never change after creation (the title aside, which no route edits), so they are
+   * cached briefly: a read costs its rows alone. A delete forgets the board here and, through
+   * `leaderboard.deleted`, on every process; writes lock the board row, so none outlives it.
+   */
+  private async board(id: string): Promise<Leaderboard> {
+    const cached = this.boards.get(id);
+    if (cached && cached.until > Date.now()) return cached.board;
+    const board = await this.dataSource.manager.findOneBy(Leaderboard, { id });
     if (!board) throw boardNotFound(id);
+    this.boards.set(id, { board, until: Date.now() + BOARD_CACHE_MS });
     return board;
+  }
+
+  /** The board is gone: drop its cached definition; the error to throw. */
+  private forget(id: string): AppError {
+    this.boards.delete(id);
+    return boardNotFound(id);
   }
 
   private view(board: Leaderboard): LeaderboardView {
@@ -422,9 +451,11 @@ class ScoreOverflow extends Error {}
 /**
  * `updatedAt` comes from the service clock (millisecond precision, as in cursors), never from
  * the database's now(), so a cursor's key compares equal to the row it came from.
- * One statement applies the operator under the row lock PostgreSQL takes for ON CONFLICT; the
- * WHERE clause skips writes that change nothing (a worse best, the same set), so they touch nothing.
- * Returns the row as written (what the rank index applies), undefined when nothing changed.
+ * One statement locks the board row (FOR SHARE: a concurrent delete waits, so no record outlives
+ * its board) and applies the operator under the row lock PostgreSQL takes for ON CONFLICT; the
+ * WHERE clause skips writes that change nothing (a worse best, the same set), so they touch
+ * nothing. It answers the record as written (or as it stands, unchanged) with the display name,
+ * or nothing when the board is gone.
  */
 async function upsert(
   m: EntityManager,
@@ -434,7 +465,7 @@ async function upsert(
   score: number,
   subscore: number,
   at: Date,
-) {
+): Promise<{ outcome: "changed" | "unchanged"; row: RawRecord | undefined } | undefined> {
   const sign = board.operator === "decr" ? -1 : 1;
   const added = `score = r.score + EXCLUDED.score, subscore = r.subscore + EXCLUDED.subscore`;
   const nonZero = `EXCLUDED.score <> 0 OR EXCLUDED.subscore <> 0`;
@@ -452,20 +483,44 @@ async function upsert(
     decr: { set: added, when: nonZero },
   };
   const rule = rules[board.operator];
-  const rows: Array<{ user_id: string; score: string; subscore: string; updated_at: Date; num_score: number }> =
-    await m.query(
-      `INSERT INTO leaderboard_records AS r (board_id, period_start, user_id, score, subscore, num_score, updated_at)
-     VALUES ($1, $2, $3, $4, $5, 1, $6)
-     ON CONFLICT (board_id, period_start, user_id) DO UPDATE
-       SET ${rule.set}, num_score = r.num_score + 1, updated_at = EXCLUDED.updated_at
-       WHERE ${rule.when}
-     RETURNING user_id, score, subscore, updated_at, num_score`,
-      [board.id, periodStart, userId, sign * score, sign * subscore, at],
-    );
+  // `current` is the row as this statement's snapshot saw it: the answer when nothing changed.
+  const [result]: Array<{
+    board_found: boolean;
+    changed: boolean;
+    user_id: string | null;
+    display_name: string;
+    score: string;
+    subscore: string;
+    num_score: number;
+    updated_at: Date;
+  }> = await m.query(
+    `WITH board AS (SELECT id FROM leaderboards WHERE id = $1 FOR SHARE),
+     written AS (
+       INSERT INTO leaderboard_records AS r (board_id, period_start, user_id, score, subscore, num_score, updated_at)
+       SELECT id, $2::timestamptz, $3::uuid, $4::bigint, $5::bigint, 1, $6::timestamptz FROM board
+       ON CONFLICT (board_id, period_start, user_id) DO UPDATE
+         SET ${rule.set}, num_score = r.num_score + 1, updated_at = EXCLUDED.updated_at
+         WHERE ${rule.when}
+       RETURNING r.user_id, r.score, r.subscore, r.num_score, r.updated_at
+     )
+     SELECT EXISTS (SELECT 1 FROM board) AS board_found, w.user_id IS NOT NULL AS changed,
+            COALESCE(w.user_id, c.user_id) AS user_id, COALESCE(u.display_name, '') AS display_name,
+            COALESCE(w.score, c.score) AS score, COALESCE(w.subscore, c.subscore) AS subscore,
+            COALESCE(w.num_score, c.num_score) AS num_score, COALESCE(w.updated_at, c.updated_at) AS updated_at
+     FROM (SELECT 1) one
+     LEFT JOIN written w ON true
+     LEFT JOIN leaderboard_records c ON c.board_id = $1 AND c.period_start = $2::timestamptz AND c.user_id = $3::uuid
+     LEFT JOIN users u ON u.id = $3::uuid`,
+    [board.id, periodStart, userId, sign * score, sign * subscore, at],
+  );
+  if (!result?.board_found) return undefined;
   // Thrown inside the transaction, so the write rolls back.
-  for (const row of rows) {
-    if (!Number.isSafeInteger(Number(row.score)) || !Number.isSafeInteger(Number(row.subscore)))
-      throw new ScoreOverflow();
+  if (
+    result.changed &&
+    (!Number.isSafeInteger(Number(result.score)) || !Number.isSafeInteger(Number(result.subscore)))
+  ) {
+    throw new ScoreOverflow();
   }
-  return rows.length > 0 ? toEntry(rows[0]) : undefined;
+  const row = result.user_id ? (result as RawRecord) : undefined;
+  return { outcome: result.changed ? "changed" : "unchanged", row };
 }
