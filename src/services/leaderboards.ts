@@ -308,14 +308,22 @@ export class LeaderboardService {
   /** The period's rows in user-id order, in keyset batches (the primary key's order). */
   private rankSource(board: Leaderboard, period: Period): RankSource {
     return async (after, limit) => {
-      const rows: Array<{ user_id: string; score: string; subscore: string; updated_at: Date; num_score: number }> =
+      // updatedAt as epoch ms (what the service writes): no timestamp parsing for a million rows.
+      const rows: Array<{ user_id: string; score: string; subscore: string; updated_ms: string; num_score: number }> =
         await this.dataSource.query(
-          `SELECT user_id, score, subscore, updated_at, num_score FROM leaderboard_records
+          `SELECT user_id, score, subscore, (extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms, num_score
+           FROM leaderboard_records
            WHERE board_id = $1 AND period_start = $2 AND ($3::uuid IS NULL OR user_id > $3::uuid)
            ORDER BY user_id LIMIT $4`,
           [board.id, period.start, after ?? null, limit],
         );
-      return rows.map(toEntry);
+      return rows.map((r) => ({
+        userId: r.user_id,
+        score: Number(r.score),
+        subscore: Number(r.subscore),
+        updatedAtMs: Number(r.updated_ms),
+        version: Number(r.num_score),
+      }));
     };
   }
 

@@ -17,21 +17,32 @@ export const REBUILD_BATCH = 5000;
 export class MemoryRankIndex implements RankIndex {
   private readonly tree: OrderStatisticTree<RankEntry>;
   private readonly byUser = new Map<string, RankEntry>();
+  private readonly compare: (a: RankEntry, b: RankEntry) => number;
+  /** While a rebuild runs, entries only gather here (newest version per user); `finish` sorts them into the tree. */
+  private staging: boolean;
 
-  constructor(scope: Pick<RankScope, "sortOrder">) {
+  constructor(scope: Pick<RankScope, "sortOrder">, options: { staging?: boolean } = {}) {
     const order = scope.sortOrder;
-    this.tree = new OrderStatisticTree<RankEntry>((a, b) => compareRankKeys(order, a, b));
+    this.compare = (a, b) => compareRankKeys(order, a, b);
+    this.tree = new OrderStatisticTree<RankEntry>(this.compare);
+    this.staging = options.staging ?? false;
   }
 
   /** Synchronous core of upsert (rebuild batches and writes use it directly). */
   put(entry: RankEntry): void {
     const current = this.byUser.get(entry.userId);
-    if (current) {
-      if (current.version >= entry.version) return;
-      this.tree.remove(current);
-    }
-    this.tree.insert(entry);
+    if (current && current.version >= entry.version) return;
     this.byUser.set(entry.userId, entry);
+    if (this.staging) return;
+    if (current) this.tree.remove(current);
+    this.tree.insert(entry);
+  }
+
+  /** Ends the rebuild: one sort and an O(n) load instead of n inserts. */
+  finish(): void {
+    if (!this.staging) return;
+    this.tree.load([...this.byUser.values()].sort(this.compare));
+    this.staging = false;
   }
 
   async upsert(entry: RankEntry): Promise<void> {
@@ -76,8 +87,9 @@ interface Slot {
  * (least recently used first, checked on each open) and rebuilt if read again.
  *
  * Writes during a rebuild are not lost: the slot exists from the rebuild's first query on, so a
- * write committed after the scan passed its row is applied to the index directly, and entries
- * carry the row version, so the scan and such writes converge on the newest row in any order.
+ * write committed after the scan passed its row joins the scan's rows (sorted into the treap
+ * together at the end), and entries carry the row version, so the scan and such writes converge
+ * on the newest row in any order.
  */
 export class MemoryRankIndexes implements RankIndexes {
   readonly mode = "memory" as const;
@@ -97,7 +109,7 @@ export class MemoryRankIndexes implements RankIndexes {
     const id = scopeId(scope);
     let slot = this.slots.get(id);
     if (!slot) {
-      const index = new MemoryRankIndex(scope);
+      const index = new MemoryRankIndex(scope, { staging: true });
       const created: Slot = { index, built: rebuild(index, source), usedAt: now };
       slot = created;
       this.slots.set(id, created);
@@ -136,7 +148,7 @@ async function rebuild(index: MemoryRankIndex, source: RankSource): Promise<void
   for (;;) {
     const rows = await source(after, REBUILD_BATCH);
     for (const row of rows) index.put(row);
-    if (rows.length < REBUILD_BATCH) return;
+    if (rows.length < REBUILD_BATCH) return index.finish();
     after = rows[rows.length - 1].userId;
   }
 }
