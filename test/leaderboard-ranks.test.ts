@@ -309,6 +309,24 @@ describe("leaderboard ranks equal SQL's window function", function () {
     assert.deepEqual((await ds.query(`SELECT * FROM leaderboard_records WHERE board_id = $1`, [board])).length, 0);
   });
 
+  it("sums leaving the safe range are refused whole (decr, subscores) and the index keeps the row", async () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    const [a, b] = await makeUsers(2);
+    const decr = await createBoard("desc", "decr");
+    assert.equal((await service.submit(decr, a, max)).score, -max);
+    const refused = (p: Promise<unknown>) => assert.rejects(p, (err: any) => err.code === "SCORE_OUT_OF_RANGE");
+    await refused(service.submit(decr, a, 1));
+    await refused(service.submit(decr, b, max + 1));
+    const incr = await createBoard("desc", "incr");
+    await service.submit(incr, a, 1, max - 1);
+    await refused(service.submit(incr, a, 0, 2));
+    assert.deepEqual(row((await service.record(incr, a)).record), (await sqlRanks(incr, new Date(0), "desc"))[0]);
+    assert.deepEqual(
+      [(await service.record(decr, a)).record.score, (await service.record(decr, a)).record.numScore],
+      [-max, 1],
+    );
+  });
+
   it("topWithRanks and rankOf read the current period; HTTP pages carry the same ranks", async () => {
     const random = prng(5);
     const board = await createBoard("desc", "set");

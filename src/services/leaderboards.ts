@@ -148,25 +148,31 @@ export class LeaderboardService {
       throw forbidden("This leaderboard is written by the game only", "LEADERBOARD_AUTHORITATIVE");
     }
     const period = this.period(board, at);
-    const result = await this.dataSource.transaction(async (m) => {
-      if (opts.idempotencyKey !== undefined) {
-        const claimed: unknown[] = await m.query(
-          `WITH board AS (SELECT id FROM leaderboards WHERE id = $2 FOR SHARE)
-           INSERT INTO leaderboard_writes (idempotency_key, board_id) SELECT $1, id FROM board
-           ON CONFLICT DO NOTHING RETURNING idempotency_key`,
-          [opts.idempotencyKey, boardId],
-        );
-        if (claimed.length === 0) {
-          if (!(await m.query(`SELECT 1 FROM leaderboards WHERE id = $1 FOR SHARE`, [boardId])).length) {
-            throw this.forget(boardId);
-          }
-          return { outcome: "duplicate" as const, row: undefined };
-        }
-      }
+    if (!Number.isSafeInteger(score) || !Number.isSafeInteger(subscore)) throw scoreOutOfRange();
+    const apply = async (m: EntityManager) => {
       const written = await upsert(m, board, period.start, userId, score, subscore, at).catch(rejectOverflow);
       if (!written) throw this.forget(boardId);
       return written;
-    });
+    };
+    // Without a key the upsert is one statement (atomic on its own); with one, the claim and the
+    // upsert commit together.
+    const key = opts.idempotencyKey;
+    const result =
+      key === undefined
+        ? await apply(this.dataSource.manager)
+        : await this.dataSource.transaction(async (m) => {
+            const claimed: unknown[] = await m.query(
+              `WITH board AS (SELECT id FROM leaderboards WHERE id = $2 FOR SHARE)
+               INSERT INTO leaderboard_writes (idempotency_key, board_id) SELECT $1, id FROM board
+               ON CONFLICT DO NOTHING RETURNING idempotency_key`,
+              [key, boardId],
+            );
+            if (claimed.length > 0) return apply(m);
+            if (!(await m.query(`SELECT 1 FROM leaderboards WHERE id = $1 FOR SHARE`, [boardId])).length) {
+              throw this.forget(boardId);
+            }
+            return { outcome: "duplicate" as const, row: undefined };
+          });
     leaderboardWrites.inc({ board: boardId, outcome: result.outcome });
     if (result.outcome === "changed" && result.row) {
       // After the commit, from the row as written: every process's index converges on the highest version.
@@ -445,21 +451,20 @@ function checkSchedule(schedule: string) {
   }
 }
 
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const scoreOutOfRange = () => conflict("SCORE_OUT_OF_RANGE", "The score would leave the range of safe integers");
+
 /** Scores are JSON numbers: past 2^53 they would lose precision; past bigint PostgreSQL refuses (22003). */
 function rejectOverflow(err: unknown): never {
   const e = err as { code?: string; driverError?: { code?: string } };
-  if (err instanceof ScoreOverflow || e?.code === "22003" || e?.driverError?.code === "22003") {
-    throw conflict("SCORE_OUT_OF_RANGE", "The score would leave the range of safe integers");
-  }
+  if (e?.code === "22003" || e?.driverError?.code === "22003") throw scoreOutOfRange();
   throw err;
 }
-
-class ScoreOverflow extends Error {}
 
 /**
  * `updatedAt` comes from the service clock (millisecond precision, as in cursors), never from
  * the database's now(), so a cursor's key compares equal to the row it came from.
- * One statement locks the board row (FOR SHARE: a concurrent delete waits, so no record outlives
+ * One statement (atomic on its own) locks the board row (FOR SHARE: a concurrent delete waits, so no record outlives
  * its board) and applies the operator under the row lock PostgreSQL takes for ON CONFLICT; the
  * WHERE clause skips writes that change nothing (a worse best, the same set), so they touch
  * nothing. It answers the record as written (or as it stands, unchanged) with the display name,
@@ -491,10 +496,18 @@ async function upsert(
     decr: { set: added, when: nonZero },
   };
   const rule = rules[board.operator];
+  // A sum past the safe range is not written (the inputs themselves are checked by the caller);
+  // the answer tells that case from "nothing to change".
+  const adds = board.operator === "incr" || board.operator === "decr";
+  const inRange = (row: string) =>
+    `abs(${row}.score + $4::bigint) <= ${MAX_SAFE} AND abs(${row}.subscore + $5::bigint) <= ${MAX_SAFE}`;
+  const when = adds ? `(${rule.when}) AND ${inRange("r")}` : rule.when;
+  const outOfRange = adds ? `c.user_id IS NOT NULL AND NOT (${inRange("c")})` : "false";
   // `current` is the row as this statement's snapshot saw it: the answer when nothing changed.
   const [result]: Array<{
     board_found: boolean;
     changed: boolean;
+    out_of_range: boolean;
     user_id: string | null;
     display_name: string;
     score: string;
@@ -508,10 +521,11 @@ async function upsert(
        SELECT id, $2::timestamptz, $3::uuid, $4::bigint, $5::bigint, 1, $6::timestamptz FROM board
        ON CONFLICT (board_id, period_start, user_id) DO UPDATE
          SET ${rule.set}, num_score = r.num_score + 1, updated_at = EXCLUDED.updated_at
-         WHERE ${rule.when}
+         WHERE ${when}
        RETURNING r.user_id, r.score, r.subscore, r.num_score, r.updated_at
      )
      SELECT EXISTS (SELECT 1 FROM board) AS board_found, w.user_id IS NOT NULL AS changed,
+            w.user_id IS NULL AND ${outOfRange} AS out_of_range,
             COALESCE(w.user_id, c.user_id) AS user_id, COALESCE(u.display_name, '') AS display_name,
             COALESCE(w.score, c.score) AS score, COALESCE(w.subscore, c.subscore) AS subscore,
             COALESCE(w.num_score, c.num_score) AS num_score, COALESCE(w.updated_at, c.updated_at) AS updated_at
@@ -522,13 +536,7 @@ async function upsert(
     [board.id, periodStart, userId, sign * score, sign * subscore, at],
   );
   if (!result?.board_found) return undefined;
-  // Thrown inside the transaction, so the write rolls back.
-  if (
-    result.changed &&
-    (!Number.isSafeInteger(Number(result.score)) || !Number.isSafeInteger(Number(result.subscore)))
-  ) {
-    throw new ScoreOverflow();
-  }
+  if (result.out_of_range) throw scoreOutOfRange();
   const row = result.user_id ? (result as RawRecord) : undefined;
   return { outcome: result.changed ? "changed" : "unchanged", row };
 }
