@@ -93,6 +93,7 @@ export class LeaderboardService {
       .returning(["id"])
       .execute();
     if (inserted.raw.length === 0) throw conflict("LEADERBOARD_EXISTS", `Leaderboard ${def.id} already exists`);
+    this.boards.delete(def.id); // a copy of a deleted namesake whose announcement is still on its way
     return this.view(await this.board(def.id));
   }
 
