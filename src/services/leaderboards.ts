@@ -106,8 +106,11 @@ export class LeaderboardService {
       await m.query(`DELETE FROM leaderboard_writes WHERE board_id = $1`, [id]);
     });
     this.boards.delete(id);
-    // Rank keys are per board generation (creation time): a re-created board never reads these.
-    await this.ranks.dropBoard(id);
+    // Rank keys are per board generation (creation time): a re-created board never reads these, and
+    // Redis keys left by a failed drop expire unused, so the delete stands either way.
+    await this.ranks
+      .dropBoard(id)
+      .catch((err) => this.logger?.error({ err, boardId: id }, "dropping a deleted board's rank data failed"));
     this.events
       ?.publish("leaderboard.deleted", "all", { boardId: id })
       .catch((err) => this.logger?.error({ err, boardId: id }, "leaderboard deletion announcement failed"));
