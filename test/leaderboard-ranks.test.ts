@@ -335,6 +335,10 @@ describe("leaderboard ranks equal SQL's window function", function () {
     const expected = await sqlRanks(board, new Date(0), "desc");
     assert.deepEqual((await service.topWithRanks(board, 10)).map(row), expected.slice(0, 10));
     assert.deepEqual(row((await service.rankOf(board, expected[17].userId))!), expected[17]);
+    // A uuid in capitals (valid in a URL) names the same user, as it does for PostgreSQL.
+    assert.deepEqual(row((await service.record(board, expected[3].userId.toUpperCase())).record), expected[3]);
+    const around = await service.around(board, expected[3].userId.toUpperCase(), { limit: 1 });
+    assert.deepEqual(around.records.map(row), expected.slice(2, 5));
     const res = await t.fetch(`/api/leaderboards/${board}/records?limit=100`);
     const body = (await res.json()) as { records: RankedRecord[] };
     assert.deepEqual(body.records.map(row), expected);

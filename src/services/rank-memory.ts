@@ -50,14 +50,15 @@ export class MemoryRankIndex implements RankIndex {
   }
 
   async remove(userId: string): Promise<void> {
-    const current = this.byUser.get(userId);
+    const current = this.byUser.get(userId.toLowerCase());
     if (!current) return;
     this.tree.remove(current);
-    this.byUser.delete(userId);
+    this.byUser.delete(current.userId);
   }
 
+  /** Ids are keyed as PostgreSQL prints uuids (lowercase); a caller's uppercase id finds the same user. */
   async rankOf(userId: string): Promise<number | undefined> {
-    const current = this.byUser.get(userId);
+    const current = this.byUser.get(userId.toLowerCase());
     return current ? this.tree.countBefore(current) + 1 : undefined;
   }
 

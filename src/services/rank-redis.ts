@@ -285,14 +285,14 @@ class RedisRankIndex implements RankIndex {
 
   async remove(userId: string): Promise<void> {
     await this.owner.read(this.scope, this.source, async ([m, z, h]) => {
-      const removed = Number(await REMOVE.run(this.owner.client, [m, z, h], [userId]));
+      const removed = Number(await REMOVE.run(this.owner.client, [m, z, h], [userId.toLowerCase()]));
       return removed < 0 ? null : removed;
     });
   }
 
   async rankOf(userId: string): Promise<number | undefined> {
     const reply = await this.owner.read(this.scope, this.source, async (keys) => {
-      return (await RANK.run(this.owner.client, keys, [userId])) as number[] | null;
+      return (await RANK.run(this.owner.client, keys, [userId.toLowerCase()])) as number[] | null;
     });
     return reply.length ? Number(reply[0]) + 1 : undefined;
   }
