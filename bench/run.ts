@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { benchAssets } from "./assets";
 import { benchFanout } from "./fanout";
+import { benchLeaderboard } from "./leaderboard";
 import { benchStartup } from "./startup";
 import { benchVideoChat } from "./videochat";
 import { benchWallet } from "./wallet";
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   assets: benchAssets,
   videochat: benchVideoChat,
   fanout: benchFanout,
+  leaderboard: benchLeaderboard,
 };
 
 async function main() {

@@ -1,5 +1,5 @@
 import { matchMaker } from "@colyseus/core";
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /**
  * The process's Prometheus registry. Domains define their counters against it
@@ -39,4 +39,19 @@ new Gauge({
     for (const room of rooms) counts.set(room.name, (counts.get(room.name) ?? 0) + 1);
     for (const [name, count] of counts) this.set({ name }, count);
   },
+});
+
+/** Rank structures rebuilt from the database (first use in a process, Redis data lost, idle eviction). */
+export const leaderboardRankRebuilds = new Counter({
+  name: "leaderboard_rank_rebuilds_total",
+  help: "Leaderboard rank indexes rebuilt from the database, by mode (memory, redis)",
+  labelNames: ["mode"] as const,
+  registers: [registry],
+});
+
+export const leaderboardWrites = new Counter({
+  name: "leaderboard_writes_total",
+  help: "Leaderboard submissions by board and outcome (changed, unchanged, duplicate idempotency key)",
+  labelNames: ["board", "outcome"] as const,
+  registers: [registry],
 });

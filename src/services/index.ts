@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
+import { leaderboardRankRebuilds } from "../metrics";
 import { createAttemptCounter } from "./attempt-counter";
 import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
@@ -15,6 +16,7 @@ import { AssetAccess } from "./asset-access";
 import { GameService } from "./games";
 import { HiveClient } from "./hive";
 import { LeaderboardService } from "./leaderboards";
+import { RedisRankIndexes } from "./rank-redis";
 import { MatchService } from "./matches";
 import { MatchmakingService } from "./matchmaking";
 import { ModerationService } from "./moderation";
@@ -137,7 +139,19 @@ export function createServices(deps: ServiceDependencies): Services {
     leases,
     config.STREAM_OWNER_GRACE_SEC,
   );
-  const leaderboards = new LeaderboardService(dataSource, events, deps.logger.child({ module: "leaderboards" }));
+  const leaderboardLogger = deps.logger.child({ module: "leaderboards" });
+  // Cluster mode: ranks live in Redis, shared by every process; otherwise in-process (the default).
+  const leaderboards = new LeaderboardService(
+    dataSource,
+    events,
+    leaderboardLogger,
+    undefined,
+    redis &&
+      new RedisRankIndexes(redis, config.REDIS_KEY_PREFIX, {
+        onRebuild: (mode) => leaderboardRankRebuilds.inc({ mode }),
+        onApplyFailed: (err) => leaderboardLogger.error({ err }, "rank index update failed: rebuilt on next use"),
+      }),
+  );
   const whack = new WhackService(dataSource, leaderboards, {
     processId: leases.processId,
     logger: deps.logger.child({ module: "whack" }),
@@ -204,6 +218,7 @@ export async function startServices(services: Services, config: Config): Promise
   await services.authState.start();
   await services.moderation.start();
   await services.play.live.start();
+  await services.leaderboards.start();
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   }

@@ -52,5 +52,12 @@ export function decodeCursor(cursor: string, boardId: string, periodStart: Date)
       { in: "query", path: "cursor", message: "not a cursor of this leaderboard and period" },
     ]);
   }
-  return { direction: parsed.d, score: parsed.s, subscore: parsed.ss, updatedAt: parsed.t, userId: parsed.u };
+  // Lowercase, as PostgreSQL prints uuids: the rank index orders ids as those strings.
+  return {
+    direction: parsed.d,
+    score: parsed.s,
+    subscore: parsed.ss,
+    updatedAt: parsed.t,
+    userId: parsed.u.toLowerCase(),
+  };
 }
