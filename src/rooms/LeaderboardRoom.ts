@@ -14,8 +14,6 @@ import { roomServices } from "./services";
 const TOP_SIZE = 10;
 /** A burst of writes costs one refresh per interval: the first write of a burst refreshes at once, the rest after. */
 const REFRESH_INTERVAL_MS = 100;
-/** Standing lookups in flight at once, while the service has no batched read. */
-const STANDING_CONCURRENCY = 8;
 /**
  * The period timer wakes at least this often and compares the service clock with the period's end:
  * periods are wall-clock (cron in UTC) while room timers are monotonic, so a stepped clock (NTP,
@@ -55,16 +53,8 @@ function boardReads(service: LeaderboardService) {
     },
     /** The users' standings in the period starting at `periodStart` (null: the board never resets). */
     async standings(boardId: string, userIds: string[], periodStart: string | null) {
-      const found = new Map<string, StandingView>();
-      await eachLimited(userIds, STANDING_CONCURRENCY, async (userId) => {
-        try {
-          const { record } = await service.record(boardId, userId, periodStart ?? "current");
-          found.set(userId, { rank: record.rank, score: record.score });
-        } catch (err) {
-          if (!(err instanceof AppError && err.code === "RECORD_NOT_FOUND")) throw err;
-        }
-      });
-      return found;
+      const records = await service.standings(boardId, userIds, periodStart ?? "current");
+      return new Map<string, StandingView>(records.map((r) => [r.userId, { rank: r.rank, score: r.score }]));
     },
   };
 }
@@ -264,13 +254,4 @@ function boardIdOption(options: unknown): string {
   const parsed = BoardId.safeParse((options as Record<string, unknown> | undefined)?.boardId);
   if (!parsed.success) throw new ServerError(400, "INVALID_BOARD: boardId must be a leaderboard id (a slug)");
   return parsed.data;
-}
-
-/** Runs `task` over `items`, at most `limit` at a time; rejects with the first failure. */
-async function eachLimited<T>(items: T[], limit: number, task: (item: T) => Promise<void>) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

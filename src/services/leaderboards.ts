@@ -265,6 +265,17 @@ export class LeaderboardService {
     return this.recordAt(board, this.period(board, this.clock.now()), userId);
   }
 
+  /** Several users' records in one period (live rooms refresh every viewer's own rank at once). */
+  async standings(boardId: string, userIds: string[], periodSelector?: PeriodSelector): Promise<RankedRecord[]> {
+    const board = await this.board(boardId);
+    const period = this.selectPeriod(board, periodSelector);
+    const index = await this.index(board, period);
+    const ranks = await Promise.all(userIds.map(async (id) => [id, await index.rankOf(id)] as const));
+    const ranked = new Map(ranks.filter(([, rank]) => rank !== undefined) as Array<[string, number]>);
+    const rows = await this.rows(board, period, [...ranked.keys()]);
+    return rows.map((row) => toRecord(row, ranked.get(row.user_id)!));
+  }
+
   private async recordAt(board: Leaderboard, period: Period, userId: string): Promise<RankedRecord | undefined> {
     const rank = await (await this.index(board, period)).rankOf(userId);
     if (rank === undefined) return undefined;
