@@ -24,6 +24,8 @@ export interface DomainEventMap {
   "match.message": { id: string; matchId: string; fromUserId: string; text: string; createdAt: string };
   /** To the board's leaderboard rooms: a write changed a record (periodStart null on boards without resets). */
   "leaderboard.changed": { boardId: string; periodStart: string | null; userId: string };
+  /** To the rooms a play session feeds (whack): the session ended (stopped, expired, insufficient_funds). */
+  "play.ended": { sessionId: string; userId: string; reason: string };
 }
 
 /** warn: a notice; end_call: the live call ends (AI violation); ban: the call ends and the queue refuses them. */
