@@ -21,6 +21,10 @@ import { TokenPack } from "./TokenPack";
 import { User } from "./User";
 import { VerificationCode } from "./VerificationCode";
 import { Wallet } from "./Wallet";
+import { WhackRound } from "./WhackRound";
+import { WhackRoundHit } from "./WhackRoundHit";
+import { WhackRoundMole } from "./WhackRoundMole";
+import { WhackRoundPlayer } from "./WhackRoundPlayer";
 
 /** Every entity the data source knows; later domains add theirs here. */
 export const entities = [
@@ -47,6 +51,10 @@ export const entities = [
   ModerationEvent,
   Leaderboard,
   LeaderboardRecord,
+  WhackRound,
+  WhackRoundPlayer,
+  WhackRoundMole,
+  WhackRoundHit,
 ];
 
 export { Asset, Game, PlaySession };
@@ -54,6 +62,8 @@ export { Ban, Block, Call, Match, MatchMessage, ModerationEvent, Report, StreamM
 export { LedgerEntry, Purchase, RefreshToken, Stream, StripeEvent, TokenPack, User, VerificationCode, Wallet };
 export { StripeDeferredEvent };
 export { Leaderboard, LeaderboardRecord };
+export { WhackRound, WhackRoundHit, WhackRoundMole, WhackRoundPlayer };
+export type { WhackRoundStatus } from "./WhackRound";
 export type { ScoreOperator, SortOrder } from "./Leaderboard";
 export { OPERATORS, SORT_ORDERS } from "./Leaderboard";
 export type { BanSource } from "./Ban";

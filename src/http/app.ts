@@ -28,6 +28,7 @@ import { registerTurnRoutes } from "./routes/turn";
 import { registerUserRoutes } from "./routes/users";
 import { registerWalletRoutes } from "./routes/wallet";
 import { registerWebhookRoutes } from "./routes/webhooks";
+import { registerWhackRoutes } from "./routes/whack";
 
 export interface HttpDependencies extends HealthDependencies {
   config: Config;
@@ -74,6 +75,7 @@ export function configureHttp(app: Application, deps: HttpDependencies, server?:
   registerMatchRoutes(api, deps.services);
   registerStreamRoutes(api, deps.services);
   registerLeaderboardRoutes(api, deps.services);
+  registerWhackRoutes(api, deps.services);
   registerModerationRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [limits.auth] });
 

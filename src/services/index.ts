@@ -139,12 +139,17 @@ export function createServices(deps: ServiceDependencies): Services {
     config.STREAM_OWNER_GRACE_SEC,
   );
   const leaderboards = new LeaderboardService(dataSource, events, deps.logger.child({ module: "leaderboards" }));
+  const whack = new WhackService(dataSource, leaderboards, {
+    processId: leases.processId,
+    logger: deps.logger.child({ module: "whack" }),
+  });
   const sweeper = new Sweeper({
     leases,
     calls,
     play,
     streams,
     matchmaking,
+    whack,
     redis,
     keyPrefix: config.REDIS_KEY_PREFIX,
     logger: deps.logger.child({ module: "sweeper" }),
@@ -176,7 +181,7 @@ export function createServices(deps: ServiceDependencies): Services {
     matches: new MatchService(dataSource, events, (a, b) => blocks.isBlockedEitherWay(a, b)),
     streams,
     leaderboards,
-    whack: new WhackService(dataSource, leaderboards),
+    whack,
     leases,
     sweeper,
   };

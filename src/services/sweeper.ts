@@ -7,6 +7,7 @@ import type { MatchmakingService } from "./matchmaking";
 import type { PlaySessionService } from "./play-sessions";
 import type { ProcessLeases } from "./process-leases";
 import type { StreamService } from "./streams";
+import type { WhackService } from "./whack";
 import { isUnavailable } from "./unavailable";
 
 export interface SweeperDependencies {
@@ -15,6 +16,7 @@ export interface SweeperDependencies {
   play: PlaySessionService;
   streams: StreamService;
   matchmaking: MatchmakingService;
+  whack: WhackService;
   /** Cluster mode: one sweep at a time across processes. Embedded mode has one process. */
   redis?: Redis;
   keyPrefix: string;
@@ -27,6 +29,9 @@ export interface SweepReport {
   playSessions: number;
   streamsEnded: number;
   queueMarkers: number;
+  whackRounds: number;
+  /** Rounds whose pending leaderboard writes this sweep applied (the whack outbox). */
+  whackLeaderboards: number;
 }
 
 const swept = new Counter({
@@ -42,6 +47,7 @@ const swept = new Counter({
  * one period); the one that does ends what processes without a lease left
  * behind. Every step is idempotent, so an overlap (a slow sweep, two
  * processes) repeats nothing: no refund twice, no session billed twice.
+ * Each sweep also retries the whack leaderboard writes still pending (WhackOutbox).
  */
 export class Sweeper {
   private timer?: NodeJS.Timeout;
@@ -73,9 +79,14 @@ export class Sweeper {
 
   /** One cleanup, without the cluster-wide turn (tests, and `tick` once it has the turn). */
   async sweepOnce(): Promise<SweepReport> {
-    const { leases, calls, play, streams, matchmaking } = this.deps;
+    const { leases, calls, play, streams, matchmaking, whack } = this.deps;
     const owners = (
-      await Promise.all([calls.openProcessIds(), play.openProcessIds(), streams.openProcessIds()])
+      await Promise.all([
+        calls.openProcessIds(),
+        play.openProcessIds(),
+        streams.openProcessIds(),
+        whack.openProcessIds(),
+      ])
     ).flat();
     const [deadOwners, deadRegistered] = await Promise.all([leases.dead(owners), leases.deadRegistered()]);
     const dead = [...new Set([...deadOwners, ...deadRegistered])];
@@ -85,6 +96,9 @@ export class Sweeper {
       playSessions: await play.sweep(dead),
       streamsEnded: await streams.sweep(dead),
       queueMarkers: 0,
+      whackRounds: await whack.sweep(dead),
+      // After the rounds above: their writes are applied at once; this retries earlier failures.
+      whackLeaderboards: (await whack.applyPendingLeaderboards()).applied,
     };
     for (const processId of deadRegistered) {
       report.queueMarkers += await matchmaking.clearMarkersOf(processId);
@@ -94,6 +108,7 @@ export class Sweeper {
     swept.inc({ kind: "play_session" }, report.playSessions);
     swept.inc({ kind: "stream" }, report.streamsEnded);
     swept.inc({ kind: "queue_marker" }, report.queueMarkers);
+    swept.inc({ kind: "whack_round" }, report.whackRounds);
     return report;
   }
 

@@ -8,6 +8,7 @@ import { PaymentRetries1795440000000 } from "./1795440000000-PaymentRetries";
 import { AddProcessOwnership1795500000000 } from "./1795500000000-AddProcessOwnership";
 import { CreateLeaderboards1795600000000 } from "./1795600000000-CreateLeaderboards";
 import { LeaderboardWrites1795700000000 } from "./1795700000000-LeaderboardWrites";
+import { CreateWhackRounds1795710000000 } from "./1795710000000-CreateWhackRounds";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   AddProcessOwnership1795500000000,
   CreateLeaderboards1795600000000,
   LeaderboardWrites1795700000000,
+  CreateWhackRounds1795710000000,
 ];
