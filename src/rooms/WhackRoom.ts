@@ -5,7 +5,7 @@ import { registry } from "../metrics";
 import type { DomainEvents } from "../services/events";
 import type { GameService } from "../services/games";
 import type { PlaySessionService } from "../services/play-sessions";
-import type { WhackHit, WhackMode, WhackMole, WhackScore, WhackService } from "../services/whack";
+import type { WhackHit, WhackMode, WhackMole, WhackPlayerResult, WhackScore, WhackService } from "../services/whack";
 import {
   HOLES,
   judge,
@@ -120,6 +120,7 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
   /** Index into `schedule` / `hits` of what storage already has. */
   private flushed = { moles: 0, hits: 0 };
   private lastFlushAt = 0;
+  private flushedPlayers = "";
   /** Storage writes, in order; each link catches its own failure. */
   private storage: Promise<void> = Promise.resolve();
   private stored = true;
@@ -395,15 +396,28 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
     this.end(all.every((s) => s.endReason === "session_ended") ? "session_ended" : "all_left");
   }
 
+  /** Each player's misses, flags and end so far (stored with the progress: a crash keeps them). */
+  private results(): WhackPlayerResult[] {
+    return [...this.seats.values()].map((s) => ({
+      userId: s.userId,
+      misses: this.state.players.get(s.userId)?.misses ?? 0,
+      flags: [...s.flags],
+      endReason: s.status === "ended" ? s.endReason : null,
+    }));
+  }
+
   /** Sends new moles and hits to storage (write-behind; never awaited by a handler). */
   private flush(now: number) {
     this.lastFlushAt = now;
     const moles = this.schedule.slice(this.flushed.moles, this.nextSpawn);
     const hits = this.hits.slice(this.flushed.hits);
-    if (!moles.length && !hits.length) return;
+    const players = this.results();
+    const changed = JSON.stringify(players);
+    if (!moles.length && !hits.length && changed === this.flushedPlayers) return;
     this.flushed = { moles: this.nextSpawn, hits: this.hits.length };
+    this.flushedPlayers = changed;
     const roundId = this.round!.roundId;
-    this.write(() => this.whack.recordProgress(roundId, moles.map(toMole), hits), "whack progress");
+    this.write(() => this.whack.recordProgress(roundId, moles.map(toMole), hits, players), "whack progress");
   }
 
   private write(task: () => Promise<void>, what: string) {
@@ -423,12 +437,7 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
   private async finish(reason: string, round: { roundId: string; seed: string }) {
     const endedAt = new Date();
     const moles = this.schedule.slice(0, this.nextSpawn).map(toMole);
-    const players = [...this.seats.values()].map((s) => ({
-      userId: s.userId,
-      misses: this.state.players.get(s.userId)?.misses ?? 0,
-      flags: [...s.flags],
-      endReason: s.status === "ended" ? s.endReason : null,
-    }));
+    const players = this.results();
     await this.storage;
     let scores: WhackScore[] | undefined;
     for (let attempt = 1; !scores && attempt <= FINISH_ATTEMPTS && this.stored; attempt++) {
@@ -440,7 +449,6 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
-    roundsEnded.inc({ reason });
     if (scores) this.broadcast("round:end", { roundId: round.roundId, seed: round.seed, scores, reason });
     else this.broadcast("error", { code: "UNAVAILABLE", message: "The round result is not stored yet" });
     this.clock.setTimeout(() => void this.disconnect(), CLOSE_AFTER_END_MS);
@@ -494,12 +502,6 @@ const roundsStarted = new Counter({
   name: "whack_rounds_started_total",
   help: "Whack rounds started, by mode",
   labelNames: ["mode"] as const,
-  registers: [registry],
-});
-const roundsEnded = new Counter({
-  name: "whack_rounds_ended_total",
-  help: "Whack rounds ended, by reason (time_up, all_left, session_ended, shutdown)",
-  labelNames: ["reason"] as const,
   registers: [registry],
 });
 
