@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { Room } from "@colyseus/sdk";
-import { Game } from "../src/entities";
+import { Game, WhackRound, WhackRoundPlayer } from "../src/entities";
 import { moleSchedule, POINTS } from "../src/services/whack-rules";
 import { type TestApp, testApp } from "./helpers/app";
 import { demoGame, heartbeat, sleep, startSession, stop } from "./helpers/play";
@@ -270,7 +270,7 @@ describe("whack room", function () {
       assert.equal(codeOf(await whack({ hole: 0, moleId: 999_999 })), "UNKNOWN_MOLE");
       assert.equal(codeOf(await whack({ hole: mole.hole })), "MISS", "a swing at the emptied hole");
       const empty = [...room.state.holes].findIndex((h: any) => h.moleId === 0 && h !== room.state.holes[mole.hole]);
-      assert.equal(codeOf(await whack({ hole: empty })), "MISS");
+      assert.equal(codeOf(await whack({ hole: empty, moleId: null })), "MISS");
       await until(room, (s) => s.players.get(me).misses === 2 && s.players.get(me).hits === 1);
       // Keep whacking every new mole the moment it shows, for a second: at least one lands under the floor
       // however loaded the machine is (the first one alone usually does).
@@ -360,6 +360,47 @@ describe("whack room", function () {
       const end = await roundEnd;
       assert.equal(end.roundId, roundId);
       assert.equal(end.scores[0].score, before.score);
+    });
+  });
+
+  describe("leaving", () => {
+    /** The stored round once it is over. */
+    async function storedEnd(roundId: string) {
+      for (let i = 0; i < 100; i++) {
+        const round = await t.app.dataSource.getRepository(WhackRound).findOneBy({ id: roundId });
+        if (round && round.status !== "playing") return round;
+        await sleep(100);
+      }
+      throw new Error(`round ${roundId} did not end`);
+    }
+
+    it("a dropped player who does not come back within WHACK_RECONNECT_SEC has left: the round ends", async () => {
+      const p = await player("Gone");
+      const room = await join(p, "solo");
+      room.send("ready");
+      await until(room, (s) => s.phase === "playing");
+      const roundId = room.state.roundId;
+      room.connection.close(4999, "network lost for good");
+      const round = await storedEnd(roundId);
+      assert.equal(round.endReason, "all_left");
+      const seat = await t.app.dataSource.getRepository(WhackRoundPlayer).findOneByOrFail({ roundId });
+      assert.equal(seat.endReason, "left");
+    });
+
+    it("a play session that expires (no heartbeat) ends the player's round with session_ended", async () => {
+      const p = await player("Sleepy");
+      const room = await join(p, "solo");
+      const ended = nextMessage<{ reason: string; session: string }>(room, "ended", 10_000);
+      const roundEnd = nextMessage<any>(room, "round:end", 10_000);
+      room.send("ready");
+      await until(room, (s) => s.phase === "countdown");
+      heartbeats.splice(0).forEach(clearInterval);
+      assert.deepEqual(await ended, { reason: "session_ended", session: "expired" });
+      assert.equal((await roundEnd).reason, "session_ended");
+      const seat = await t.app.dataSource
+        .getRepository(WhackRoundPlayer)
+        .findOneByOrFail({ roundId: room.state.roundId });
+      assert.equal(seat.endReason, "session_ended");
     });
   });
 

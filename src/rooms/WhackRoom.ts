@@ -24,14 +24,14 @@ import { roomServices } from "./services";
 
 const Mode = z.enum(["solo", "versus"]);
 const JoinOptions = z.object({ mode: Mode, sessionToken: z.string().min(1).max(4096) });
-/** `moleId` may be left out to swing at a hole: judged against the last mole that hole showed. */
+/** `moleId` may be null or left out to swing at a hole: judged against the last mole that hole showed. */
 const Whack = z.strictObject({
   hole: z
     .number()
     .int()
     .min(0)
     .max(HOLES - 1),
-  moleId: z.number().int().min(1).max(1_000_000).optional(),
+  moleId: z.number().int().min(1).max(1_000_000).nullish(),
 });
 const Ping = z.strictObject({ t: z.number().finite() });
 
@@ -140,7 +140,7 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
     whack: (client: Client, payload: unknown) => {
       const parsed = Whack.safeParse(payload);
       if (!parsed.success) return refuse(client, "BAD_MESSAGE", "whack {hole: 0..8, moleId}");
-      this.judgeWhack(client, parsed.data.hole, parsed.data.moleId);
+      this.judgeWhack(client, parsed.data.hole, parsed.data.moleId ?? undefined);
     },
     ping: (client: Client, payload: unknown) => {
       const parsed = Ping.safeParse(payload);
