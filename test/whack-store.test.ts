@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomUUID } from "node:crypto";
 import { WhackRound } from "../src/entities";
+import type { LeaderboardService } from "../src/services/leaderboards";
 import { whackWriteKey } from "../src/services/whack-outbox";
 import type { WhackHit, WhackMode, WhackMole, WhackPlayerResult, WhackService } from "../src/services/whack";
 import { testApp, type TestApp } from "./helpers/app";
@@ -32,9 +33,16 @@ const played = (userId: string, misses = 0, flags: string[] = []): WhackPlayerRe
 describe("whack rounds: storage, audit, scores, leaderboard writes", () => {
   let t: TestApp;
   let whack: WhackService;
+  let realNow: { whack: () => Date; boards: () => Date };
   before(async () => {
     t = await testApp();
     whack = t.app.services.whack;
+    realNow = { whack: whack.clock.now, boards: t.app.services.leaderboards.clock.now };
+  });
+  afterEach(() => {
+    whack.clock.now = realNow.whack;
+    t.app.services.leaderboards.clock.now = realNow.boards;
+    delete (t.app.services.leaderboards as Partial<LeaderboardService>).submit; // back to the prototype's
   });
 
   async function players(...names: string[]): Promise<Account[]> {
@@ -264,5 +272,260 @@ describe("whack rounds: storage, audit, scores, leaderboard writes", () => {
       (await writeKeys(round.roundId)).filter((k) => k.endsWith(cheat.user.id)),
       [],
     );
+  });
+
+  /** Makes the `failAt`-th leaderboard write (1-based) from now on fail once; the others go through. */
+  function failOneWrite(failAt: number) {
+    const boards = t.app.services.leaderboards;
+    const real = boards.submit.bind(boards);
+    let calls = 0;
+    boards.submit = async (...args: Parameters<LeaderboardService["submit"]>) => {
+      if (++calls === failAt) throw new Error("connection reset (injected)");
+      return real(...args);
+    };
+  }
+
+  it("a failed application is retried by the outbox once due, completing the rest and repeating nothing", async () => {
+    const [ann, bob] = await players("Ann", "Bob");
+    const round = await start([ann, bob]);
+    const s = round.startedAt;
+    const moles = [mole(1, s, 0), mole(2, s, 200), mole(3, s, 400, "golden", 500)];
+    const hits = [hit(moles[0], ann.user.id), hit(moles[1], bob.user.id), hit(moles[2], bob.user.id)];
+    // Writes go player by player (by user id), board by board: the first player's daily and
+    // weekly writes land, their all-time write fails.
+    const [first, second] = [ann, bob].sort((x, y) => (x.user.id < y.user.id ? -1 : 1));
+    failOneWrite(3);
+    const scores = await whack.finishRound(round.roundId, {
+      endedAt: new Date(s.getTime() + 1000),
+      reason: "time_up",
+      moles,
+      hits,
+      players: [played(ann.user.id), played(bob.user.id)],
+    });
+    assert.equal(scores.length, 2, "the round ended even though its writes failed");
+    assert.equal((await roundRow(round.roundId)).leaderboardPending, true);
+    assert.equal((await record("whack-daily", first.user.id)).status, 200);
+    assert.equal((await record("whack-alltime", first.user.id)).status, 404);
+    assert.equal((await record("whack-daily", second.user.id)).status, 404);
+    assert.ok(t.logs.some((l) => l.includes(round.roundId) && l.includes("the outbox retries them")));
+
+    // Not yet due: the outbox leaves a just-ended round to its own first attempt.
+    assert.deepEqual(await whack.applyPendingLeaderboards(new Date()), { applied: 0, failed: 0 });
+    // (The server's own sweeps run this too; whichever gets there first applies it.)
+    assert.equal((await whack.applyPendingLeaderboards(new Date(Date.now() + 6_000))).failed, 0);
+    assert.equal((await roundRow(round.roundId)).leaderboardPending, false);
+    for (const user of [ann, bob]) {
+      for (const board of ["whack-daily", "whack-weekly", "whack-alltime", "whack-moles"]) {
+        const { status, body } = await record(board, user.user.id);
+        assert.equal(status, 200, `${board} ${user.user.displayName}`);
+        assert.equal(body.record.numScore, 1, `${board} ${user.user.displayName}`);
+      }
+    }
+    assert.equal((await record("whack-moles", bob.user.id)).body.record.score, 2);
+    assert.equal((await writeKeys(round.roundId)).length, 8);
+    // Nothing left to do.
+    assert.deepEqual(await whack.applyPendingLeaderboards(new Date(Date.now() + 60_000)), { applied: 0, failed: 0 });
+  });
+
+  it("a round that ended just before UTC midnight counts for that day even when its write lands after it", async () => {
+    const [ann] = await players("Ann");
+    const endedAt = new Date("2026-03-14T23:59:59.900Z");
+    const round = await start([ann], "solo", new Date(endedAt.getTime() - 60_000));
+    const s = round.startedAt;
+    const moles = [mole(1, s, 1000), mole(2, s, 2000)];
+    whack.clock.now = () => new Date("2026-03-14T23:59:59.950Z");
+    failOneWrite(1);
+    await whack.finishRound(round.roundId, {
+      endedAt,
+      reason: "time_up",
+      moles,
+      hits: moles.map((m) => hit(m, ann.user.id)),
+      players: [played(ann.user.id)],
+    });
+    assert.equal((await roundRow(round.roundId)).leaderboardPending, true);
+
+    // The outbox runs after midnight, when the boards' current day is the 15th.
+    const after = new Date("2026-03-15T00:00:10.000Z");
+    whack.clock.now = () => after;
+    t.app.services.leaderboards.clock.now = () => after;
+    await whack.applyPendingLeaderboards(); // (or the server's own sweep, now that the clock says it is due)
+    assert.equal((await roundRow(round.roundId)).leaderboardPending, false);
+    const day = await record("whack-daily", ann.user.id, "2026-03-14T00:00:00.000Z");
+    assert.equal(day.status, 200);
+    assert.equal(day.body.record.score, 2);
+    assert.equal(day.body.periodStart, "2026-03-14T00:00:00.000Z");
+    assert.equal((await record("whack-daily", ann.user.id)).status, 404, "nothing on the 15th");
+    // The 14th is a Saturday: the week that started on Monday the 9th.
+    assert.equal((await record("whack-weekly", ann.user.id, "2026-03-09T00:00:00.000Z")).status, 200);
+  });
+
+  it("a round with nothing spawned is abandoned: audited, but on no board and in no history", async () => {
+    const [ann] = await players("Ann");
+    const round = await start([ann], "solo");
+    const scores = await whack.finishRound(round.roundId, {
+      endedAt: new Date(),
+      reason: "all_left",
+      moles: [],
+      hits: [],
+      players: [{ ...played(ann.user.id), endReason: "left" }],
+    });
+    assert.deepEqual(
+      scores.map((x) => [x.score, x.rank]),
+      [[0, 1]],
+    );
+    const row = await roundRow(round.roundId);
+    assert.equal(row.status, "abandoned");
+    assert.equal(row.leaderboardPending, false);
+    assert.equal((await audit(round.roundId)).body.seed, round.seed);
+    assert.equal((await record("whack-alltime", ann.user.id)).status, 404);
+    const history = await t.fetch(`/api/users/${ann.user.id}/scores`);
+    assert.deepEqual(await history.json(), { rounds: [], nextCursor: null });
+  });
+
+  it("a sweep finishes a dead process's round from its stored progress as server_lost, and leaves live ones", async () => {
+    const [ann, bob] = await players("Ann", "Bob");
+    const orphan = await start([ann, bob]);
+    const alive = await start([ann, bob]);
+    const s = orphan.startedAt;
+    const moles = [mole(1, s, 0), mole(2, s, 300), mole(3, s, 600, "golden", 500)];
+    const hits = [hit(moles[0], ann.user.id), hit(moles[1], bob.user.id), hit(moles[2], bob.user.id, 200)];
+    await whack.recordProgress(orphan.roundId, moles, hits, [played(ann.user.id, 3), played(bob.user.id, 0, ["rate"])]);
+    // Its process is gone (no lease), as after a kill -9.
+    await t.app.dataSource.getRepository(WhackRound).update({ id: orphan.roundId }, { processId: randomUUID() });
+
+    const report = await t.app.services.sweeper.sweepOnce();
+    assert.ok(report.whackRounds >= 1);
+    const row = await roundRow(orphan.roundId);
+    assert.equal(row.status, "ended");
+    assert.equal(row.endReason, "server_lost");
+    assert.equal(row.endedAt?.toISOString(), hits[2].at.toISOString(), "ends at its last stored event");
+    assert.equal(row.leaderboardPending, false);
+    const { body } = await audit(orphan.roundId);
+    assert.equal(body.seed, orphan.seed);
+    assert.deepEqual(
+      body.scores.map((x: any) => [x.displayName, x.score, x.hits, x.misses, x.rank, x.flagged]),
+      [
+        ["Bob", 4, 2, 0, 1, true],
+        ["Ann", 1, 1, 3, 2, false],
+      ],
+    );
+    assert.equal((await record("whack-alltime", ann.user.id)).body.record.score, 1);
+    assert.equal((await record("whack-alltime", bob.user.id)).status, 404, "flagged before the crash: stays off");
+    const history: any = await (await t.fetch(`/api/users/${ann.user.id}/scores`)).json();
+    assert.equal(history.rounds[0].endReason, "server_lost");
+
+    assert.equal((await roundRow(alive.roundId)).status, "playing", "this process is alive: its round plays on");
+    await t.app.services.sweeper.sweepOnce();
+    assert.equal((await roundRow(orphan.roundId)).endReason, "server_lost");
+    await whack.finishRound(alive.roundId, {
+      endedAt: new Date(),
+      reason: "time_up",
+      moles: [],
+      hits: [],
+      players: [],
+    });
+  });
+
+  it("pages a user's finished rounds newest first with a keyset cursor", async () => {
+    const [ann, bob, cat] = await players("Ann", "Bob", "Cat");
+    const base = new Date("2026-05-01T12:00:00.000Z");
+    const ended: string[] = [];
+    // Five finished rounds (two ending at the same instant), one still playing.
+    const ends = [0, 60_000, 120_000, 120_000, 180_000];
+    for (const [i, offset] of ends.entries()) {
+      const round = await start(i === 4 ? [ann] : [ann, bob, cat], i === 4 ? "solo" : "versus", base);
+      const m = mole(1, base, 100 + i);
+      const winner = i === 2 ? bob : ann;
+      await whack.finishRound(round.roundId, {
+        endedAt: new Date(base.getTime() + 1000 + offset),
+        reason: "time_up",
+        moles: [m],
+        hits: [hit(m, winner.user.id)],
+        players: [
+          { ...played(ann.user.id, i), endReason: i === 1 ? "session_ended" : null, flags: i === 3 ? ["rate"] : [] },
+        ],
+      });
+      ended.push(round.roundId);
+    }
+    await start([ann]);
+
+    const pages: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await t.fetch(`/api/users/${ann.user.id}/scores?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+      assert.equal(res.status, 200);
+      const page: any = await res.json();
+      pages.push(page);
+      cursor = page.nextCursor;
+    } while (cursor && pages.length < 10);
+    assert.deepEqual(
+      pages.map((p) => p.rounds.length),
+      [2, 2, 1],
+    );
+    const rounds = pages.flatMap((p) => p.rounds);
+    const tied = [ended[2], ended[3]].sort().reverse();
+    assert.deepEqual(
+      rounds.map((r: any) => r.roundId),
+      [ended[4], ...tied, ended[1], ended[0]],
+    );
+    const byId = new Map(rounds.map((r: any) => [r.roundId, r]));
+    assert.deepEqual(byId.get(ended[4]), {
+      roundId: ended[4],
+      mode: "solo",
+      endedAt: new Date(base.getTime() + 181_000).toISOString(),
+      score: 1,
+      hits: 1,
+      misses: 4,
+      rank: 1,
+      players: 1,
+      flagged: false,
+      endReason: "time_up",
+    });
+    assert.equal(byId.get(ended[1]).endReason, "session_ended", "the player's own early end");
+    assert.equal(byId.get(ended[3]).flagged, true);
+    // Bob won it; Ann and Cat tie at 0 (no hits): user id decides.
+    const annSecond = ann.user.id < cat.user.id;
+    assert.deepEqual(
+      [byId.get(ended[2]).rank, byId.get(ended[2]).score, byId.get(ended[2]).players],
+      [annSecond ? 2 : 3, 0, 3],
+    );
+    // Bob's history has the round he won; Cat's has three rounds with nothing.
+    const bobs: any = await (await t.fetch(`/api/users/${bob.user.id}/scores?limit=100`)).json();
+    assert.equal(bobs.rounds.length, 4);
+    assert.equal(bobs.rounds.find((r: any) => r.roundId === ended[2]).rank, 1);
+  });
+
+  it("answers bad ids, unknown users and foreign cursors like the other routes", async () => {
+    const [ann, bob] = await players("Ann", "Bob");
+    const notUuid = await t.fetch(`/api/whack/rounds/not-a-uuid`);
+    assert.equal(notUuid.status, 400);
+    assert.equal(((await notUuid.json()) as any).error.code, "VALIDATION_FAILED");
+    const unknown = await t.fetch(`/api/whack/rounds/${randomUUID()}`);
+    assert.equal(unknown.status, 404);
+    assert.equal(((await unknown.json()) as any).error.code, "ROUND_NOT_FOUND");
+    assert.equal((await t.fetch(`/api/users/nope/scores`)).status, 400);
+    const nobody = await t.fetch(`/api/users/${randomUUID()}/scores`);
+    assert.equal(nobody.status, 404);
+    assert.equal(((await nobody.json()) as any).error.code, "USER_NOT_FOUND");
+    for (const query of ["limit=0", "limit=101", "cursor=garbage"]) {
+      assert.equal((await t.fetch(`/api/users/${ann.user.id}/scores?${query}`)).status, 400, query);
+    }
+    // A cursor is bound to its user.
+    const round = await start([ann, bob], "versus");
+    const m = mole(1, round.startedAt, 0);
+    const r2 = await start([ann, bob], "versus");
+    for (const id of [round.roundId, r2.roundId]) {
+      await whack.finishRound(id, {
+        endedAt: new Date(),
+        reason: "time_up",
+        moles: [m],
+        hits: [],
+        players: [],
+      });
+    }
+    const first: any = await (await t.fetch(`/api/users/${ann.user.id}/scores?limit=1`)).json();
+    assert.ok(first.nextCursor);
+    const foreign = await t.fetch(`/api/users/${bob.user.id}/scores?cursor=${first.nextCursor}`);
+    assert.equal(foreign.status, 400);
   });
 });

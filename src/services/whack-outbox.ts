@@ -64,7 +64,7 @@ export class WhackOutbox {
       for (const board of WHACK_SCORE_BOARDS) await this.submit(roundId, board, p.user_id, p.score, p.hits, at);
       await this.submit(roundId, WHACK_MOLES_BOARD, p.user_id, p.moles, 0, at);
     }
-    const cleared: unknown[] = await this.dataSource.query(
+    const cleared = await this.updateReturning(
       `UPDATE whack_rounds SET leaderboard_pending = false, leaderboard_retry_at = NULL, leaderboard_applied_at = $2
         WHERE id = $1 AND leaderboard_pending RETURNING id`,
       [roundId, now],
@@ -89,7 +89,7 @@ export class WhackOutbox {
    * themselves run outside it, as the embedded database has one connection), then applies them.
    */
   async applyDue(now: Date): Promise<{ applied: number; failed: number }> {
-    const claimed: Array<{ id: string }> = await this.dataSource.query(
+    const claimed = await this.updateReturning<{ id: string }>(
       `UPDATE whack_rounds SET leaderboard_retry_at = $2
         WHERE id IN (SELECT id FROM whack_rounds
                       WHERE leaderboard_pending AND leaderboard_retry_at <= $1
@@ -110,6 +110,12 @@ export class WhackOutbox {
     );
     whackLeaderboardPending.set(pending);
     return { applied, failed };
+  }
+
+  /** The rows of an UPDATE … RETURNING (TypeORM answers an UPDATE as [rows, affected]). */
+  private async updateReturning<T = unknown>(sql: string, params: unknown[]): Promise<T[]> {
+    const [rows] = (await this.dataSource.query(sql, params)) as [T[], number];
+    return rows;
   }
 
   private async submit(roundId: string, boardId: string, userId: string, score: number, subscore: number, at: Date) {

@@ -102,7 +102,6 @@ export interface WhackServiceOptions {
   /** Tags started rounds with their process (ProcessLeases.processId), so a sweep finds a dead one's rounds. */
   processId?: string;
   logger?: Pick<Logger, "warn" | "error">;
-  /** Replaced in tests (outbox timing). Round times come from the room, not from here. */
   clock?: { now(): Date };
 }
 
@@ -126,7 +125,8 @@ export function seedHashOf(seed: string): string {
  */
 export class WhackService {
   readonly outbox: WhackOutbox;
-  private readonly clock: { now(): Date };
+  /** Replaced in tests (when the outbox may retry). Round times come from the room, not from here. */
+  readonly clock: { now(): Date };
 
   constructor(
     readonly dataSource: DataSource,
