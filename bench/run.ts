@@ -6,6 +6,7 @@ import { benchFanout } from "./fanout";
 import { benchStartup } from "./startup";
 import { benchVideoChat } from "./videochat";
 import { benchWallet } from "./wallet";
+import { benchWhack } from "./whack";
 
 /** `npm run bench`: every benchmark, printed and saved to bench/results/<name>.json. */
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   assets: benchAssets,
   videochat: benchVideoChat,
   fanout: benchFanout,
+  whack: benchWhack,
 };
 
 async function main() {

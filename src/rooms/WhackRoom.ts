@@ -41,6 +41,8 @@ const COUNTDOWN_MS = 3_000;
 const VERSUS_AUTOSTART_MS = 10_000;
 /** Spawned moles and hits reach storage at most this late (write-behind). */
 const FLUSH_MS = 250;
+/** Players' miss counts alone (no new flag or end) are written behind at most this often. */
+const PLAYERS_FLUSH_MS = 2_000;
 /** After `round:end`, clients get this long to read it before the room closes. */
 const CLOSE_AFTER_END_MS = 1_000;
 const FINISH_ATTEMPTS = 3;
@@ -121,6 +123,9 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
   private flushed = { moles: 0, hits: 0 };
   private lastFlushAt = 0;
   private flushedPlayers = "";
+  private flushedStanding = "";
+  private playersFlushedAt = 0;
+  private writing = false;
   /** Storage writes, in order; each link catches its own failure. */
   private storage: Promise<void> = Promise.resolve();
   private stored = true;
@@ -408,16 +413,31 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
 
   /** Sends new moles and hits to storage (write-behind; never awaited by a handler). */
   private flush(now: number) {
+    // One write in flight at a time: what arrives meanwhile goes with the next one (fewer, larger transactions).
+    if (this.writing) return;
     this.lastFlushAt = now;
     const moles = this.schedule.slice(this.flushed.moles, this.nextSpawn);
     const hits = this.hits.slice(this.flushed.hits);
     const players = this.results();
-    const changed = JSON.stringify(players);
-    if (!moles.length && !hits.length && changed === this.flushedPlayers) return;
+    // Flags and ends go at once; misses alone ride along at most every PLAYERS_FLUSH_MS.
+    const standing = JSON.stringify(players.map((p) => [p.flags, p.endReason]));
+    const sendPlayers =
+      standing !== this.flushedStanding ||
+      (now - this.playersFlushedAt >= PLAYERS_FLUSH_MS && JSON.stringify(players) !== this.flushedPlayers);
+    if (!moles.length && !hits.length && !sendPlayers) return;
     this.flushed = { moles: this.nextSpawn, hits: this.hits.length };
-    this.flushedPlayers = changed;
+    if (sendPlayers) {
+      this.flushedStanding = standing;
+      this.flushedPlayers = JSON.stringify(players);
+      this.playersFlushedAt = now;
+    }
     const roundId = this.round!.roundId;
-    this.write(() => this.whack.recordProgress(roundId, moles.map(toMole), hits, players), "whack progress");
+    this.writing = true;
+    this.write(
+      () => this.whack.recordProgress(roundId, moles.map(toMole), hits, sendPlayers ? players : undefined),
+      "whack progress",
+    );
+    this.storage = this.storage.finally(() => (this.writing = false));
   }
 
   private write(task: () => Promise<void>, what: string) {
