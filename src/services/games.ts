@@ -63,6 +63,12 @@ export class GameService {
     );
   }
 
+  /** The game with this slug (a room finds its own game, e.g. `whack`), or null. */
+  async findBySlug(slug: string): Promise<GameView | null> {
+    const game = await this.dataSource.getRepository(Game).findOne({ where: { slug } });
+    return game ? this.get(game.id) : null;
+  }
+
   async create(input: { slug: string; title: string; version: string; pricePerMinute: number }): Promise<GameView> {
     try {
       return view(await this.dataSource.getRepository(Game).save(input), []);

@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import { Game, Leaderboard, type ScoreOperator, TokenPack, User } from "../entities";
 import type { GameService } from "./games";
 import type { LeaderboardDefinition } from "./leaderboards";
+import { whackAssets } from "./whack-assets";
 
 export const DEMO_DEVICE_ID = "demo-device-0001";
 
@@ -32,6 +33,9 @@ export const SEEDED_LEADERBOARDS: LeaderboardDefinition[] = [
   whackBoard("whack-alltime", "Whack-a-mole: all time", "best", null),
   whackBoard("whack-moles", "Whack-a-mole: moles hit", "incr", null),
 ];
+
+/** The whack-a-mole game the `whack` room plays (free), with its generated sprite sheet and sounds. */
+export const WHACK_GAME = { slug: "whack", title: "Whack-a-mole", version: "1.0.0", pricePerMinute: 0 };
 
 /** Demo asset files, generated (deterministic bytes) rather than shipped in the repository. */
 const DEMO_ASSETS = [
@@ -78,6 +82,13 @@ export async function seed(dataSource: DataSource, games: GameService): Promise<
       await games.addAsset(game.id, { ...asset, body }, Number.POSITIVE_INFINITY); // trusted content: no upload limit
     }
     created.push(`game:${demo.slug}`);
+  }
+  if (!(await dataSource.getRepository(Game).existsBy({ slug: WHACK_GAME.slug }))) {
+    const game = await games.create(WHACK_GAME);
+    for (const { bytes, ...asset } of whackAssets()) {
+      await games.addAsset(game.id, { ...asset, body: Readable.from([bytes]) }, Number.POSITIVE_INFINITY);
+    }
+    created.push(`game:${WHACK_GAME.slug}`);
   }
   return { created };
 }

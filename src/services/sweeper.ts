@@ -96,14 +96,17 @@ export class Sweeper {
       playSessions: await play.sweep(dead),
       streamsEnded: await streams.sweep(dead),
       queueMarkers: 0,
-      whackRounds: await whack.sweep(dead),
-      // After the rounds above: their writes are applied at once; this retries earlier failures.
-      whackLeaderboards: (await whack.applyPendingLeaderboards()).applied,
+      whackRounds: 0,
+      whackLeaderboards: 0,
     };
     for (const processId of deadRegistered) {
       report.queueMarkers += await matchmaking.clearMarkersOf(processId);
       await leases.forget(processId);
     }
+    // Rounds still name their dead process after it is forgotten, so a failure here is retried.
+    report.whackRounds = await whack.sweep(dead);
+    // After the rounds above (their writes are tried at once): retries writes that failed earlier.
+    report.whackLeaderboards = (await whack.applyPendingLeaderboards()).applied;
     swept.inc({ kind: "call" }, report.calls);
     swept.inc({ kind: "play_session" }, report.playSessions);
     swept.inc({ kind: "stream" }, report.streamsEnded);

@@ -217,6 +217,11 @@ export class WhackService {
 
   /** Stores the end (one transaction, with its leaderboard outbox), then applies the leaderboard writes. */
   async finishRound(roundId: string, end: WhackRoundEnd): Promise<WhackScore[]> {
+    return (await this.end(roundId, end)).scores;
+  }
+
+  /** finishRound, telling whether this call ended the round (false: it had ended before). */
+  private async end(roundId: string, end: WhackRoundEnd): Promise<{ scores: WhackScore[]; endedNow: boolean }> {
     const finished = await this.dataSource.transaction(async (m) => {
       const round = await m.findOne(WhackRound, { where: { id: roundId }, lock: { mode: "pessimistic_write" } });
       if (!round) throw roundNotFound();
@@ -284,11 +289,11 @@ export class WhackService {
       );
       return { mode: round.mode, pending, scores: ranked.map(toScore) };
     });
-    if (!finished) return this.scores(roundId);
+    if (!finished) return { scores: await this.scores(roundId), endedNow: false };
     whackRounds.inc({ mode: finished.mode, reason: end.reason });
     if (finished.scores.some((s) => s.flagged)) whackFlaggedRounds.inc();
     if (finished.pending) await this.outbox.tryApply(roundId, this.clock.now());
-    return finished.scores;
+    return { scores: finished.scores, endedNow: true };
   }
 
   /** The stored result of a round that is over, best rank first. */
@@ -381,22 +386,32 @@ export class WhackService {
     );
     let finished = 0;
     for (const orphan of orphans) {
-      const players = await this.dataSource.getRepository(WhackRoundPlayer).findBy({ roundId: orphan.id });
-      await this.finishRound(orphan.id, {
-        endedAt: new Date(orphan.last_event),
-        reason: SERVER_LOST,
-        moles: [],
-        hits: [],
-        players: players.map((p) => ({
-          userId: p.userId,
-          misses: p.misses,
-          flags: p.flags,
-          endReason: p.endReason ?? SERVER_LOST,
-        })),
-      });
-      finished++;
+      try {
+        if (await this.endOrphan(orphan.id, new Date(orphan.last_event))) finished++;
+      } catch (err) {
+        // One round that cannot be ended (yet) does not hold up the others; the next sweep retries.
+        this.options.logger?.error({ err, roundId: orphan.id }, "ending a lost whack round failed");
+      }
     }
     return finished;
+  }
+
+  /** Ends a lost round with what its players had so far (the room's last write). */
+  private async endOrphan(roundId: string, endedAt: Date): Promise<boolean> {
+    const players = await this.dataSource.getRepository(WhackRoundPlayer).findBy({ roundId });
+    const { endedNow } = await this.end(roundId, {
+      endedAt,
+      reason: SERVER_LOST,
+      moles: [],
+      hits: [],
+      players: players.map((p) => ({
+        userId: p.userId,
+        misses: p.misses,
+        flags: p.flags,
+        endReason: p.endReason ?? SERVER_LOST,
+      })),
+    });
+    return endedNow;
   }
 
   /** The outbox pass: applies the leaderboard writes of ended rounds still pending (see WhackOutbox). */
