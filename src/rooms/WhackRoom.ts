@@ -503,8 +503,7 @@ const toMole = (m: ScheduledMole): WhackMole => ({
 /** The whack game's id never changes once found; a lookup that fails is tried again next join. */
 let gameId: Promise<string> | undefined;
 function whackGameId(games: GameService): Promise<string> {
-  gameId ??= games.list().then((all) => {
-    const game = all.find((g) => g.slug === WHACK_GAME_SLUG);
+  gameId ??= games.findBySlug(WHACK_GAME_SLUG).then((game) => {
     if (!game) throw new ServerError(503, "GAME_UNAVAILABLE: the whack game is not installed");
     return game.id;
   });
