@@ -12,7 +12,8 @@ import { POSTGRES_URL, ROOT, serverLogProblems, type Spawned, spawnServer, stop,
  * Whack rounds: N concurrent solo rounds, each player whacking WHACK_RATE (10)
  * times a second (the mole it sees up, else an empty hole: a `hit` or an
  * `error {code: "MISS"}` answers each whack), for MEASURE_SECONDS (5) per step.
- * N ramps over BENCH_WHACK_RAMP until the p99 of whack → answer passes 50 ms.
+ * N ramps over BENCH_WHACK_RAMP until the p99 of whack → answer passes 50 ms
+ * (twice in a row: other load on the machine makes single spikes).
  * Latency is measured on this process's clock (send → the answer, matched in
  * order per client: each whack gets exactly one answer). Server CPU comes from
  * /proc (the server process tree), net of nothing: rounds also spawn moles,
@@ -147,11 +148,13 @@ async function step(target: Target, rounds: number) {
   }
 }
 
-type Step = Awaited<ReturnType<typeof step>>;
+type Step = Awaited<ReturnType<typeof step>> & { retried?: boolean };
+
+const withinLimit = (s: Step) => (s.latencyMs.p99 ?? Infinity) <= P99_LIMIT_MS && !Object.keys(s.problems).length;
 
 /** The highest step whose p99 stayed within the limit, and what it cost. */
 function capacity(steps: Step[]) {
-  const ok = steps.filter((s) => (s.latencyMs.p99 ?? Infinity) <= P99_LIMIT_MS && !Object.keys(s.problems).length);
+  const ok = steps.filter(withinLimit);
   const best = ok[ok.length - 1];
   return {
     maxRoundsWithinP99: best?.rounds ?? 0,
@@ -243,9 +246,11 @@ export async function benchWhack(): Promise<Record<string, unknown>> {
         for (let j = 0; j < targets.length; j++) {
           const i = (j + k + run) % targets.length;
           if (!going[i]) continue;
-          const result = await step(targets[i], rounds);
+          let result: Step = await step(targets[i], rounds);
+          // The machine is shared: a step over the limit is measured once more before it ends the ramp.
+          if (!withinLimit(result)) result = { ...(await step(targets[i], rounds)), retried: true };
           steps[i].push(result);
-          if ((result.latencyMs.p99 ?? Infinity) > P99_LIMIT_MS) going[i] = false;
+          if (!withinLimit(result)) going[i] = false;
         }
         if (!going.some(Boolean)) break;
       }
