@@ -113,6 +113,8 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
   private play!: PlaySessionService;
   private events!: DomainEvents;
   private readonly seats = new Map<string, Seat>();
+  /** Users whose join is between its checks and its seat. */
+  private readonly joining = new Set<string>();
   private readonly pingLimit = new MessageRateLimiter(10, 10);
   private round?: { roundId: string; seed: string; seedHash: string };
   private schedule: ScheduledMole[] = [];
@@ -175,7 +177,9 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
 
   async onJoin(client: Client, _options: unknown, auth: WhackAuth) {
     if (this.phase !== "waiting") throw new ServerError(409, "ROUND_STARTED: this round has started");
-    if (this.seats.has(auth.userId)) throw new ServerError(409, "ALREADY_JOINED: you are in this room already");
+    if (this.seats.has(auth.userId) || this.joining.has(auth.userId)) {
+      throw new ServerError(409, "ALREADY_JOINED: you are in this room already");
+    }
     const seat: Seat = {
       userId: auth.userId,
       displayName: auth.displayName,
@@ -187,18 +191,23 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
       rate: new WhackRateWindow(),
       latency: new LatencyEstimator(),
     };
-    this.seats.set(auth.userId, seat);
+    // Seated only once every check passed: a round starting meanwhile never counts a half-joined player.
+    this.joining.add(auth.userId);
     try {
       seat.unsubscribe = await this.events.subscribe("play.ended", seat.playSessionId, ({ reason }) =>
         this.sessionEnded(seat, reason),
       );
       // The session may have ended between the join check and the subscription.
       await joinCheck(() => this.play.authorizeSession(seat.playSessionId));
+      // A versus round may have started while this join awaited.
+      if (this.phase !== "waiting") throw new ServerError(409, "ROUND_STARTED: this round has started");
     } catch (err) {
       seat.unsubscribe?.();
-      this.seats.delete(auth.userId);
       throw err;
+    } finally {
+      this.joining.delete(auth.userId);
     }
+    this.seats.set(auth.userId, seat);
     this.state.players.set(
       auth.userId,
       new WhackPlayerState().assign({ userId: auth.userId, name: auth.displayName, ready: false }),
