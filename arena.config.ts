@@ -12,6 +12,7 @@ import { RoomNamePartitionedRedisDriver } from "./src/redis-room-driver";
 import { PlaySessionRoom } from "./src/rooms/PlaySessionRoom";
 import { StreamRoom } from "./src/rooms/StreamRoom";
 import { VideoCallRoom } from "./src/rooms/VideoCallRoom";
+import { configureWhackRoom, WhackRoom } from "./src/rooms/WhackRoom";
 import { setRoomServices } from "./src/rooms/services";
 
 export interface ServerOptions {
@@ -34,6 +35,7 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
     seatReservationSec: config.ROOM_SEAT_RESERVATION_SEC,
     createCap: config.ROOM_CREATE_CAP,
   });
+  configureWhackRoom({ roundSec: config.WHACK_ROUND_SEC, reconnectSec: config.WHACK_RECONNECT_SEC });
   guardCloseReasons();
   // SDP offers exceed the 4 KB default; handlers enforce the real per-type limits.
   const transport = new WebSocketTransport({ maxPayload: 64 * 1024 });
@@ -47,6 +49,7 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
       match_chat: defineRoom(guardRoom(MatchChatRoom)).filterBy(["matchId"]),
       stream: defineRoom(guardRoom(StreamRoom)).filterBy(["streamId"]).enableRealtimeListing(),
       leaderboard: defineRoom(guardRoom(LeaderboardRoom)).filterBy(["boardId"]),
+      whack: defineRoom(guardRoom(WhackRoom)).filterBy(["mode"]).enableRealtimeListing(),
     },
     express: (app) => {
       const api = configureHttp(app, deps, transport.server);

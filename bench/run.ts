@@ -7,6 +7,7 @@ import { benchLeaderboard } from "./leaderboard";
 import { benchStartup } from "./startup";
 import { benchVideoChat } from "./videochat";
 import { benchWallet } from "./wallet";
+import { benchWhack } from "./whack";
 
 /** `npm run bench`: every benchmark, printed and saved to bench/results/<name>.json. */
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   videochat: benchVideoChat,
   fanout: benchFanout,
   leaderboard: benchLeaderboard,
+  whack: benchWhack,
 };
 
 async function main() {

@@ -92,6 +92,10 @@ const envSchema = z.object({
   CALL_JOIN_TIMEOUT_SEC: seconds.default(15),
   /** How long a dropped peer may take to reconnect before the call ends. */
   CALL_RECONNECT_SEC: seconds.default(10),
+  /** Length of play in a whack round (after the 3 s countdown). */
+  WHACK_ROUND_SEC: z.coerce.number().int().min(1).max(600).default(60),
+  /** How long a dropped whack player may take to reconnect before they count as gone. */
+  WHACK_RECONNECT_SEC: seconds.default(10),
   /**
    * A process's liveness lease lasts this long and is renewed every third of it;
    * a process silent for this long is taken for dead and its leftovers are swept.
@@ -171,6 +175,8 @@ export const ENV_DOCS = {
   CHOICE_TIMEOUT_SEC: { meaning: "time to choose MATCH or PASS after the talk; silence counts as PASS" },
   CALL_JOIN_TIMEOUT_SEC: { meaning: "a matched peer missing after this cancels the call" },
   CALL_RECONNECT_SEC: { meaning: "a dropped peer may come back within this" },
+  WHACK_ROUND_SEC: { meaning: "length of play in a whack round, after its 3 s countdown (1–600)" },
+  WHACK_RECONNECT_SEC: { meaning: "a dropped whack player may come back within this; then they have left" },
   MATCH_REPEAT_COOLDOWN_SEC: { meaning: "two users just matched are not paired again for this long" },
   PROCESS_LEASE_TTL_SEC: { meaning: "a process silent this long is taken for dead (3–300); renewed every third" },
   STREAM_OWNER_GRACE_SEC: { meaning: "a live stream whose owner is not connected this long ends" },

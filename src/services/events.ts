@@ -26,6 +26,8 @@ export interface DomainEventMap {
   "leaderboard.changed": { boardId: string; periodStart: string | null; userId: string };
   /** To every process (scope "all"): the board was deleted; in-process rank indexes drop it. */
   "leaderboard.deleted": { boardId: string };
+  /** To the rooms a play session feeds (whack): the session ended (stopped, expired, insufficient_funds). */
+  "play.ended": { sessionId: string; userId: string; reason: string };
 }
 
 /** warn: a notice; end_call: the live call ends (AI violation); ban: the call ends and the queue refuses them. */

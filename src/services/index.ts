@@ -99,6 +99,7 @@ export function createServices(deps: ServiceDependencies): Services {
       billingPeriodSec: config.PLAY_BILLING_PERIOD_SEC,
     },
     leases,
+    events,
   );
   const blocks = new BlockService(dataSource);
   const moderation = new ModerationService({

@@ -7,6 +7,7 @@ import { AppError, conflict, forbidden, isUniqueViolation, notFound, unauthorize
 import { signSessionToken, verifySessionToken } from "./session-tokens";
 import { type RoomAnswer, type RoomGateway, unwrapAnswer } from "./room-gateway";
 import { SharedCache } from "./shared-cache";
+import type { DomainEvents } from "./events";
 import type { ProcessLeases } from "./process-leases";
 import type { WalletService } from "./wallet";
 
@@ -72,6 +73,8 @@ export class PlaySessionService {
     presence: Presence,
     readonly config: PlayConfig,
     private readonly leases: ProcessLeases,
+    /** Announces `play.ended` to the rooms the session feeds. */
+    private readonly events?: DomainEvents,
   ) {
     this.live = new SharedCache(presence, "arcadia:play-session", async (sessionId) => {
       const s = await this.dataSource.getRepository(PlaySession).findOne({ where: { id: sessionId } });
@@ -223,6 +226,7 @@ export class PlaySessionService {
     if (affected) ended.inc({ reason });
     await this.live.invalidate(sessionId);
     const s = await repo.findOneOrFail({ where: { id: sessionId } });
+    if (affected) await this.events?.publish("play.ended", sessionId, { sessionId, userId: s.userId, reason });
     return {
       sessionId,
       durationSec: Math.round(((s.endedAt ?? endedAt).getTime() - s.startedAt.getTime()) / 1000),

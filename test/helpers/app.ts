@@ -96,6 +96,9 @@ async function boot(): Promise<TestApp> {
     CALL_DURATION_SEC: "3",
     CHOICE_TIMEOUT_SEC: "2",
     CALL_RECONNECT_SEC: "1",
+    // Short whack rounds (play after the fixed 3 s countdown); a dropped player has 2 s to come back.
+    WHACK_ROUND_SEC: "4",
+    WHACK_RECONNECT_SEC: "2",
     // An unjoined room is disposed after 4 s (the cap tests wait for it).
     ROOM_SEAT_RESERVATION_SEC: "4",
     TURN_URIS: "turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp",
