@@ -137,6 +137,33 @@ describe("whack room", function () {
       assert.equal((await stop(t, token)).status, 200);
       await assert.rejects(client.create("whack", { mode: "solo", sessionToken: token }), /SESSION_ENDED/);
     });
+
+    it("seats a play session in one whack room at a time: another room refuses it (SESSION_IN_USE) until it left", async () => {
+      const p = await player("Twice");
+      const first = await join(p, "solo");
+      const client = sdkFor(t, p.account);
+      const options = (mode: string) => ({ mode, sessionToken: p.sessionToken });
+      await assert.rejects(client.create("whack", options("solo")), /SESSION_IN_USE/);
+      await assert.rejects(client.create("whack", options("versus")), /SESSION_IN_USE/);
+      const other = await player("Other");
+      const versus = await join(other, "versus");
+      await assert.rejects(client.joinById(versus.roomId, options("versus")), /SESSION_IN_USE/);
+      // The refusals took nothing from the seat: the first room still holds it.
+      await assert.rejects(client.create("whack", options("solo")), /SESSION_IN_USE/);
+
+      await first.leave();
+      // The seat is freed in the background once the room saw the leave.
+      let again: Room<any> | undefined;
+      for (let i = 0; !again && i < 20; i++) {
+        again = await join(p, "versus", versus.roomId).catch(async (err) => {
+          assert.match(String(err), /SESSION_IN_USE/);
+          await sleep(100);
+          return undefined;
+        });
+      }
+      assert.ok(again, "joined another room once the first was left");
+      await until(versus, (s) => s.players.size === 2);
+    });
   });
 
   describe("a solo round", () => {

@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { inflateSync } from "node:zlib";
-import type { DataSource } from "typeorm";
-import { openDatabase } from "../src/db/data-source";
 import { WhackRound } from "../src/entities";
-import { GameService } from "../src/services/games";
 import { LeaderboardService } from "../src/services/leaderboards";
 import { seed, WHACK_GAME } from "../src/services/seed";
 import { whackWriteKey } from "../src/services/whack-outbox";
@@ -18,10 +13,8 @@ import {
   type WhackPlayerResult,
   WhackService,
 } from "../src/services/whack";
-import { isClusterMode, testApp, type TestApp } from "./helpers/app";
-import { createScratchDatabase } from "./helpers/database";
-import { type ServerProcess, startServerProcess } from "./helpers/process";
-import { type Account, json, register } from "./helpers/users";
+import { testApp, type TestApp } from "./helpers/app";
+import { type Account, register } from "./helpers/users";
 
 /** A mole `offsetMs` after `start`, up for `upMs`. */
 const mole = (moleId: number, start: Date, offsetMs: number, kind: WhackMole["kind"] = "normal", upMs = 900) => ({
@@ -606,208 +599,5 @@ describe("whack game row", () => {
     }
     // Seeding again adds nothing.
     assert.deepEqual(await seed(t.app.dataSource, games), { created: [] });
-  });
-});
-
-/**
- * A server process that hosts a round (started, progress written behind) is killed with SIGKILL;
- * another process on the same data finishes the round as `server_lost` and writes the boards once.
- * Embedded: the data directory is reopened (the restart finishes it at start). Cluster: PostgreSQL
- * and Redis shared, the survivor's sweep finishes it once the dead process's lease lapses.
- */
-describe("whack rounds across a crash (server processes)", function () {
-  this.timeout(180_000);
-  const cluster = isClusterMode();
-  const LEASE_TTL_SEC = 3;
-  // Ports of this suite's range.
-  let nextPort = 3240 + (process.pid % 20);
-  let dataDir: string;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  let env: Record<string, string>;
-  let databaseUrl: string | undefined;
-  const servers: ServerProcess[] = [];
-
-  before(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-whack-crash-"));
-    env = { DATA_DIR: dataDir, NODE_ENV: "development", PROCESS_LEASE_TTL_SEC: String(LEASE_TTL_SEC) };
-    if (cluster) {
-      const scratch = await createScratchDatabase(process.env.DATABASE_URL!);
-      dropDatabase = scratch.drop;
-      databaseUrl = scratch.url;
-      Object.assign(env, {
-        DATABASE_URL: scratch.url,
-        REDIS_URL: process.env.REDIS_URL!,
-        REDIS_KEY_PREFIX: `whack-crash-${randomBytes(4).toString("hex")}:`,
-      });
-    } else {
-      Object.assign(env, { DATABASE_URL: "", REDIS_URL: "" });
-    }
-  });
-
-  after(async () => {
-    await Promise.all(servers.map((s) => s.kill("SIGKILL")));
-    await dropDatabase?.();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  async function startServer() {
-    const server = await startServerProcess({ ...env, PORT: String(nextPort++) });
-    servers.push(server);
-    return server;
-  }
-  /** The database as the servers see it, opened by the test (embedded: only while no server runs). */
-  async function withDatabase<T>(work: (ds: DataSource) => Promise<T>): Promise<T> {
-    const ds = await openDatabase(
-      databaseUrl ? { url: databaseUrl, embeddedDir: "" } : { embeddedDir: path.join(dataDir, "pglite") },
-    );
-    try {
-      return await work(ds);
-    } finally {
-      await ds.destroy();
-    }
-  }
-  const processIdOf = (server: ServerProcess) => {
-    const line = server
-      .output()
-      .split("\n")
-      .find((l) => l.includes('"process lease taken"'));
-    return JSON.parse(line!).processId as string;
-  };
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  const get = async (server: ServerProcess, pathname: string) => {
-    const res = await fetch(`${server.baseUrl}${pathname}`);
-    return { status: res.status, body: (await res.json()) as any };
-  };
-
-  it("finishes a killed process's round as server_lost from its stored progress; its boards are written once", async () => {
-    const a = await startServer();
-    const accounts: Array<{ id: string; name: string }> = [];
-    for (const name of ["Ann", "Bob"]) {
-      const res = await fetch(
-        `${a.baseUrl}/api/auth/register`,
-        json({
-          email: `${name.toLowerCase()}-${randomBytes(4).toString("hex")}@arcadia.test`,
-          password: `Pw-${randomBytes(9).toString("base64url")}`,
-          displayName: name,
-        }),
-      );
-      assert.equal(res.status, 201);
-      const body = (await res.json()) as any;
-      accounts.push({ id: body.user.id, name });
-    }
-    const [ann, bob] = accounts;
-    const aId = processIdOf(a);
-    const startedAt = new Date(Date.now() - 20_000);
-    const moles = [
-      mole(1, startedAt, 0),
-      mole(2, startedAt, 500, "golden", 500),
-      mole(3, startedAt, 1000, "bomb"),
-      mole(4, startedAt, 1500),
-    ];
-    const hits = [hit(moles[0], ann.id), hit(moles[1], bob.id), hit(moles[2], bob.id), hit(moles[3], ann.id, 300)];
-    /** What process A's room wrote: the round, tagged with A, and its progress so far. */
-    const hostRound = () =>
-      withDatabase(async (ds) => {
-        if (cluster) await seed(ds, new GameService(ds, path.join(dataDir, "assets"), 1024 * 1024)); // the boards
-        const whack = new WhackService(ds, new LeaderboardService(ds), { processId: aId });
-        const round = whack.newRound("versus");
-        await whack.startRound({
-          ...round,
-          startedAt,
-          players: [ann, bob].map((p) => ({ userId: p.id, displayName: p.name, playSessionId: randomUUID() })),
-        });
-        await whack.recordProgress(round.roundId, moles, hits, [
-          { userId: ann.id, misses: 2, flags: [], endReason: null },
-          { userId: bob.id, misses: 0, flags: [], endReason: null },
-        ]);
-        return round;
-      });
-    let round: Awaited<ReturnType<typeof hostRound>>;
-    if (cluster) {
-      // Written while A lives, then A dies.
-      round = await hostRound();
-      assert.equal((await get(a, `/api/whack/rounds/${round.roundId}`)).status, 404, "playing: no audit");
-      await a.kill("SIGKILL");
-    } else {
-      // The embedded database has one owner at a time: the rows A's room would have written are
-      // written for A (its process id) right after its death, before anything else opens the data.
-      await a.kill("SIGKILL");
-      round = await hostRound();
-    }
-
-    const b = await startServer();
-    if (!cluster) {
-      // The restart's first sweep runs before it serves: the round is over by the time it answers.
-      assert.equal((await get(b, `/api/whack/rounds/${round.roundId}`)).status, 200, "finished at start");
-    }
-    const audit = await until("the round finished by the survivor", async () => {
-      const r = await get(b, `/api/whack/rounds/${round.roundId}`);
-      return r.status === 200 ? r.body : undefined;
-    });
-    assert.equal(audit.seed, round.seed);
-    assert.equal(audit.seedHash, createHash("sha256").update(audit.seed).digest("hex"));
-    assert.equal(audit.endedAt, hits[3].at.toISOString(), "ends at the last stored event");
-    assert.equal(audit.hits.length, 4);
-    assert.deepEqual(
-      audit.scores.map((x: any) => [x.displayName, x.score, x.hits, x.misses, x.rank]),
-      [
-        ["Ann", 2, 2, 2, 1],
-        ["Bob", 1, 2, 0, 2],
-      ],
-    );
-    const history = await get(b, `/api/users/${ann.id}/scores`);
-    assert.equal(history.body.rounds[0].endReason, "server_lost");
-
-    const boards = async (server: ServerProcess) => {
-      const out: Record<string, [number, number]> = {};
-      for (const user of [ann, bob]) {
-        for (const board of ["whack-daily", "whack-alltime", "whack-moles"]) {
-          const r = await get(server, `/api/leaderboards/${board}/records/${user.id}`);
-          assert.equal(r.status, 200, `${board} ${user.name}: ${JSON.stringify(r.body)}`);
-          out[`${board}:${user.name}`] = [r.body.record.score, r.body.record.numScore];
-        }
-      }
-      return out;
-    };
-    const written = await until("the boards written", async () => {
-      const r = await get(b, `/api/leaderboards/whack-moles/records/${bob.id}`);
-      return r.status === 200 ? boards(b) : undefined;
-    });
-    assert.deepEqual(written, {
-      "whack-daily:Ann": [2, 1],
-      "whack-alltime:Ann": [2, 1],
-      "whack-moles:Ann": [2, 1],
-      "whack-daily:Bob": [1, 1],
-      "whack-alltime:Bob": [1, 1],
-      "whack-moles:Bob": [1, 1],
-    });
-
-    // A crash between the writes and clearing the outbox flag: the flag is found set again and
-    // the outbox repeats the writes (here run on the data itself, the servers gone); the
-    // idempotency keys make the repeat change nothing.
-    await b.kill("SIGKILL");
-    await withDatabase(async (ds) => {
-      await ds.query(`UPDATE whack_rounds SET leaderboard_pending = true, leaderboard_retry_at = now() WHERE id = $1`, [
-        round.roundId,
-      ]);
-      const boardsHere = new LeaderboardService(ds);
-      const outbox = new WhackService(ds, boardsHere);
-      assert.deepEqual(await outbox.applyPendingLeaderboards(new Date(Date.now() + 1000)), { applied: 1, failed: 0 });
-      const again: Record<string, [number, number]> = {};
-      for (const key of Object.keys(written)) {
-        const [board, name] = key.split(":");
-        const { record } = await boardsHere.record(board, accounts.find((p) => p.name === name)!.id);
-        again[key] = [record.score, record.numScore];
-      }
-      assert.deepEqual(again, written);
-    });
   });
 });

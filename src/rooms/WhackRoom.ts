@@ -6,6 +6,7 @@ import type { DomainEvents } from "../services/events";
 import type { GameService } from "../services/games";
 import type { PlaySessionService } from "../services/play-sessions";
 import type { WhackHit, WhackMode, WhackMole, WhackPlayerResult, WhackScore, WhackService } from "../services/whack";
+import { WHACK_SEAT_TTL_SEC, type WhackSeats } from "../services/whack-seats";
 import {
   HOLES,
   judge,
@@ -74,6 +75,8 @@ interface Seat {
   rate: WhackRateWindow;
   latency: LatencyEstimator;
   unsubscribe?: () => void;
+  /** The play session's claim on this room (WhackSeats), held until the player leaves. */
+  claimed: boolean;
 }
 
 interface ScheduledMole extends JudgedMole {
@@ -112,6 +115,7 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
   private whack!: WhackService;
   private play!: PlaySessionService;
   private events!: DomainEvents;
+  private seatClaims!: WhackSeats;
   private readonly seats = new Map<string, Seat>();
   /** Users whose join is between its checks and its seat. */
   private readonly joining = new Set<string>();
@@ -168,11 +172,14 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
     this.whack = services.whack;
     this.play = services.play;
     this.events = services.events;
+    this.seatClaims = services.whackSeats;
     this.mode = Mode.catch("solo").parse(options?.mode);
     this.maxClients = this.mode === "solo" ? 1 : 4;
     rooms.add(this);
     // Every clock tick (the patch rate): moles spawn and go down on time, progress is flushed.
     this.clock.setInterval(() => this.tick(), 10);
+    // Well within the claim's TTL: two refreshes may fail before a live seat lapses.
+    this.clock.setInterval(() => this.refreshClaims(), (WHACK_SEAT_TTL_SEC * 1000) / 3);
   }
 
   async onJoin(client: Client, _options: unknown, auth: WhackAuth) {
@@ -190,10 +197,16 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
       flags: new Set(),
       rate: new WhackRateWindow(),
       latency: new LatencyEstimator(),
+      claimed: false,
     };
     // Seated only once every check passed: a round starting meanwhile never counts a half-joined player.
     this.joining.add(auth.userId);
     try {
+      // One whack room per play session, across processes.
+      seat.claimed = await this.seatClaims.claim(seat.playSessionId, this.roomId);
+      if (!seat.claimed) {
+        throw new ServerError(409, "SESSION_IN_USE: this play session is seated in another whack room");
+      }
       seat.unsubscribe = await this.events.subscribe("play.ended", seat.playSessionId, ({ reason }) =>
         this.sessionEnded(seat, reason),
       );
@@ -203,6 +216,7 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
       if (this.phase !== "waiting") throw new ServerError(409, "ROUND_STARTED: this round has started");
     } catch (err) {
       seat.unsubscribe?.();
+      this.releaseClaim(seat);
       throw err;
     } finally {
       this.joining.delete(auth.userId);
@@ -236,6 +250,7 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
   onLeave(client: Client) {
     const seat = this.seatOf(client);
     if (!seat) return;
+    this.releaseClaim(seat);
     if (this.phase === "waiting") {
       seat.unsubscribe?.();
       this.seats.delete(seat.userId);
@@ -259,7 +274,10 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
     // Disposed mid-round (shutdown): store what happened; crash recovery covers a process that dies.
     if (this.phase === "countdown" || this.phase === "playing") this.end("shutdown");
     await this.ending;
-    for (const seat of this.seats.values()) seat.unsubscribe?.();
+    for (const seat of this.seats.values()) {
+      seat.unsubscribe?.();
+      this.releaseClaim(seat);
+    }
   }
 
   private get phase(): Phase {
@@ -269,6 +287,25 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
   private seatOf(client: Client): Seat | undefined {
     const seat = this.seats.get((client.auth as WhackAuth | undefined)?.userId ?? "");
     return seat;
+  }
+
+  /** Frees the seat's play session for another whack room (never throws: a lapsed claim frees itself). */
+  private releaseClaim(seat: Seat) {
+    if (!seat.claimed) return;
+    seat.claimed = false;
+    inBackground(this.seatClaims.release(seat.playSessionId, this.roomId), "whack seat release");
+  }
+
+  /** Keeps the seated sessions' claims alive; one lost meanwhile (e.g. Redis restarted) is taken again. */
+  private refreshClaims() {
+    for (const seat of this.seats.values()) {
+      if (!seat.claimed) continue;
+      const { playSessionId } = seat;
+      const renewed = this.seatClaims
+        .refresh(playSessionId, this.roomId)
+        .then((held) => held || this.seatClaims.claim(playSessionId, this.roomId));
+      inBackground(renewed, "whack seat refresh");
+    }
   }
 
   private activeSeats() {

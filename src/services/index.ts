@@ -32,6 +32,7 @@ import { UserService } from "./users";
 import { VerificationService } from "./verification";
 import { WalletService } from "./wallet";
 import { WhackService } from "./whack";
+import { createWhackSeats, type WhackSeats } from "./whack-seats";
 
 export interface ServiceDependencies {
   config: Config;
@@ -67,6 +68,8 @@ export interface Services {
   streams: StreamService;
   leaderboards: LeaderboardService;
   whack: WhackService;
+  /** Which whack room each play session is seated in (one at a time). */
+  whackSeats: WhackSeats;
   leases: ProcessLeases;
   sweeper: Sweeper;
 }
@@ -196,6 +199,7 @@ export function createServices(deps: ServiceDependencies): Services {
     streams,
     leaderboards,
     whack,
+    whackSeats: createWhackSeats(redis, config.REDIS_KEY_PREFIX),
     leases,
     sweeper,
   };
