@@ -299,12 +299,18 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
   /** Keeps the seated sessions' claims alive; one lost meanwhile (e.g. Redis restarted) is taken again. */
   private refreshClaims() {
     for (const seat of this.seats.values()) {
-      if (!seat.claimed) continue;
-      const { playSessionId } = seat;
-      const renewed = this.seatClaims
-        .refresh(playSessionId, this.roomId)
-        .then((held) => held || this.seatClaims.claim(playSessionId, this.roomId));
-      inBackground(renewed, "whack seat refresh");
+      if (seat.claimed) inBackground(this.renewClaim(seat), "whack seat refresh");
+    }
+  }
+
+  private async renewClaim(seat: Seat) {
+    if (await this.seatClaims.refresh(seat.playSessionId, this.roomId)) return;
+    // Released meanwhile (the player left): nothing to take again.
+    if (!seat.claimed) return;
+    if (!(await this.seatClaims.claim(seat.playSessionId, this.roomId))) {
+      logger.warn({ roomId: this.roomId, userId: seat.userId }, "whack seat claim lost to another room");
+    } else if (!seat.claimed) {
+      await this.seatClaims.release(seat.playSessionId, this.roomId);
     }
   }
 
