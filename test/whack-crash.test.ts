@@ -12,6 +12,7 @@ import { seed } from "../src/services/seed";
 import { WhackService } from "../src/services/whack";
 import { isClusterMode } from "./helpers/app";
 import { createScratchDatabase } from "./helpers/database";
+import { createRedis, type PrivateRedis } from "./helpers/fault-services";
 import { type ServerProcess, startServerProcess } from "./helpers/process";
 import { TestClient } from "./helpers/sdk";
 import { bearer, json, remember, strongPassword, uniqueEmail } from "./helpers/users";
@@ -50,10 +51,13 @@ describe("whack rounds played by a client across a crash (server processes)", fu
   const cluster = isClusterMode();
   // Ports of this suite's range (3500–3599), four servers per run.
   let nextPort = 3500 + (process.pid % 25) * 4;
+  /** The private Redis of the cluster-mode run (other suites' private servers use other ports). */
+  const REDIS_PORT = 6447;
   let dataDir: string;
   let dropDatabase: (() => Promise<void>) | undefined;
   let databaseUrl: string | undefined;
   let env: Record<string, string>;
+  let redis: PrivateRedis | undefined;
   const servers: ServerProcess[] = [];
 
   before(async () => {
@@ -63,9 +67,14 @@ describe("whack rounds played by a client across a crash (server processes)", fu
       const scratch = await createScratchDatabase(process.env.DATABASE_URL!);
       dropDatabase = scratch.drop;
       databaseUrl = scratch.url;
+      // A Redis of its own: Colyseus's process and room lists ignore REDIS_KEY_PREFIX, so on the
+      // shared one these servers would join the suite's server in one cluster (and a killed
+      // process would stay listed there).
+      redis = await createRedis(REDIS_PORT);
+      await redis.start();
       Object.assign(env, {
         DATABASE_URL: scratch.url,
-        REDIS_URL: process.env.REDIS_URL!,
+        REDIS_URL: redis.url,
         REDIS_KEY_PREFIX: `whack-crash-${randomBytes(4).toString("hex")}:`,
       });
     } else {
@@ -76,6 +85,7 @@ describe("whack rounds played by a client across a crash (server processes)", fu
   after(async () => {
     await Promise.all(servers.map((s) => s.kill("SIGKILL")));
     await dropDatabase?.();
+    await redis?.destroy();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

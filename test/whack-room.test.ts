@@ -134,7 +134,12 @@ describe("whack room", function () {
       await stop(t, demo.body.sessionToken);
 
       const token = p.sessionToken;
-      assert.equal((await stop(t, token)).status, 200);
+      const stopped = await stop(t, token);
+      if (stopped.status !== 200) {
+        // With 1 s heartbeats a loaded machine may let the session expire first: ended either way.
+        const body = (await stopped.json()) as { error?: { code?: string } };
+        assert.equal(body.error?.code, "SESSION_ENDED", JSON.stringify(body));
+      }
       await assert.rejects(client.create("whack", { mode: "solo", sessionToken: token }), /SESSION_ENDED/);
     });
 
