@@ -533,6 +533,33 @@ describe("analytics outbox", function () {
     assert.equal(new Set(ids).size, 50);
   });
 
+  it("start() runs a sender loop per provider until stop()", async () => {
+    const s = new AnalyticsService(t.app.dataSource, [providers.mixpanel(), providers.ga4()], {
+      idSecret: SECRET,
+      maxRows: 100,
+      retryBaseMs: 1_000,
+      pollMs: 20,
+    });
+    s.start();
+    try {
+      await track(s, [event(), event({ userId: randomUUID() })]);
+      const deadline = Date.now() + 10_000;
+      while ((await queued("mixpanel")) + (await queued("ga4")) > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await s.stop();
+    }
+    assert.equal(await queued("mixpanel"), 0);
+    assert.equal(await queued("ga4"), 0);
+    assert.equal(fake.received.mixpanel.length, 1);
+    assert.equal(fake.received.ga4.length, 2, "one request per user");
+    // Stopped: a new event stays queued.
+    await track(s, [event()]);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await queued("mixpanel"), 1);
+  });
+
   it("GET /api/analytics/status: admin only, numbers per provider", async () => {
     const s = service([providers.mixpanel(), providers.plausible()]);
     await track(s, [event(), event(), event({ client: { ip: "192.0.2.1", userAgent: "UA" } })]);
