@@ -94,6 +94,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   // This process's lease, and the cleanup after dead processes (calls, sessions, streams, queue markers).
   await services.sweeper.start();
   releases.unshift(() => services.sweeper.stop());
+  releases.unshift(() => services.analytics.stop());
 
   let shuttingDown = false;
   let api: Api | undefined;

@@ -118,6 +118,21 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_SEC: seconds.default(60),
   RATE_LIMIT_MAX: z.coerce.number().int().positive().default(600),
   AUTH_RATE_LIMIT_MAX: z.coerce.number().int().positive().default(30),
+  POSTHOG_API_KEY: optionalString,
+  POSTHOG_HOST: url(["http:", "https:"]),
+  MIXPANEL_TOKEN: optionalString,
+  MIXPANEL_API_URL: url(["http:", "https:"]),
+  PLAUSIBLE_DOMAIN: optionalString,
+  PLAUSIBLE_API_URL: url(["http:", "https:"]),
+  GA4_MEASUREMENT_ID: optionalString,
+  GA4_API_SECRET: optionalString,
+  GA4_API_URL: url(["http:", "https:"]),
+  /** HMAC key of the pseudonymous user ids sent to analytics providers. */
+  ANALYTICS_ID_SECRET: secret,
+  /** Most outbox rows kept per provider while it is down; the oldest beyond are dropped (counted). */
+  ANALYTICS_OUTBOX_MAX_ROWS: z.coerce.number().int().positive().default(100_000),
+  /** First retry delay of a failed analytics batch; doubled per attempt (with jitter) up to 10 minutes. */
+  ANALYTICS_RETRY_BASE_MS: z.coerce.number().int().positive().default(1_000),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -194,6 +209,31 @@ export const ENV_DOCS = {
     meaning: "per-IP and per-user limit per window, HTTP and `/matchmake` (not `/health*`, `/metrics`)",
   },
   AUTH_RATE_LIMIT_MAX: { meaning: "per-IP limit per window on `/api/auth/*`" },
+  POSTHOG_API_KEY: { meaning: "PostHog project API key; unset = no events to PostHog" },
+  POSTHOG_HOST: { meaning: "PostHog ingestion host", default: "`https://us.i.posthog.com`" },
+  MIXPANEL_TOKEN: {
+    meaning: "Mixpanel project token (basic-auth user of `/import`); unset = no events to Mixpanel",
+  },
+  MIXPANEL_API_URL: {
+    meaning: "Mixpanel API host (EU: `https://api-eu.mixpanel.com`)",
+    default: "`https://api.mixpanel.com`",
+  },
+  PLAUSIBLE_DOMAIN: { meaning: "site domain in Plausible; unset = no events to Plausible" },
+  PLAUSIBLE_API_URL: { meaning: "Plausible host (self-hosted)", default: "`https://plausible.io`" },
+  GA4_MEASUREMENT_ID: { meaning: "GA4 measurement id (`G-…`); with `GA4_API_SECRET`, events go to GA4" },
+  GA4_API_SECRET: { meaning: "GA4 Measurement Protocol API secret" },
+  GA4_API_URL: { meaning: "GA4 Measurement Protocol host", default: "`https://www.google-analytics.com`" },
+  ANALYTICS_ID_SECRET: {
+    meaning:
+      "HMAC key of the pseudonymous user ids sent to analytics, ≥ 32 characters; required in production with a provider",
+    default: "generated (dev)",
+  },
+  ANALYTICS_OUTBOX_MAX_ROWS: {
+    meaning: "analytics rows kept per provider while it is down; oldest beyond are dropped",
+  },
+  ANALYTICS_RETRY_BASE_MS: {
+    meaning: "first retry delay of a failed analytics batch; doubles (with jitter) up to 10 min",
+  },
 } satisfies Record<keyof typeof envSchema.shape, EnvDoc>;
 
 /** The default the schema applies when the variable is unset, or undefined. */
@@ -202,9 +242,10 @@ export function envDefault(name: keyof typeof envSchema.shape): unknown {
   return parsed.success ? parsed.data : undefined;
 }
 
-export type Config = Omit<Env, "JWT_SECRET" | "SESSION_JWT_SECRET" | "ASSET_STORAGE_ROOT"> & {
+export type Config = Omit<Env, "JWT_SECRET" | "SESSION_JWT_SECRET" | "ANALYTICS_ID_SECRET" | "ASSET_STORAGE_ROOT"> & {
   JWT_SECRET: string;
   SESSION_JWT_SECRET: string;
+  ANALYTICS_ID_SECRET: string;
   ASSET_STORAGE_ROOT: string;
   isProduction: boolean;
 };
@@ -229,6 +270,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .map((k) => `${k}: required in production (≥ 32 characters)`),
       // Without a real notifier, one-time codes would go to the log.
       ...(e.NOTIFIER_WEBHOOK_URL ? [] : ["NOTIFIER_WEBHOOK_URL: required in production (verification codes)"]),
+      // A generated key would change the pseudonymous ids whenever DATA_DIR does.
+      ...(!e.ANALYTICS_ID_SECRET &&
+      (e.POSTHOG_API_KEY || e.MIXPANEL_TOKEN || e.PLAUSIBLE_DOMAIN || e.GA4_MEASUREMENT_ID)
+        ? ["ANALYTICS_ID_SECRET: required in production when an analytics provider is set (≥ 32 characters)"]
+        : []),
     ];
     if (missing.length) throw new ConfigError(`Invalid environment:\n${missing.map((m) => `  ${m}`).join("\n")}`);
   }
@@ -243,8 +289,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const dataDir = path.resolve(e.DATA_DIR);
   const secrets = isProduction
-    ? { JWT_SECRET: e.JWT_SECRET!, SESSION_JWT_SECRET: e.SESSION_JWT_SECRET! }
-    : devSecrets(dataDir, e.JWT_SECRET, e.SESSION_JWT_SECRET);
+    ? {
+        JWT_SECRET: e.JWT_SECRET!,
+        SESSION_JWT_SECRET: e.SESSION_JWT_SECRET!,
+        // No provider configured: nothing is ever sent, so any key will do.
+        ANALYTICS_ID_SECRET: e.ANALYTICS_ID_SECRET ?? randomBytes(48).toString("base64url"),
+      }
+    : devSecrets(dataDir, e.JWT_SECRET, e.SESSION_JWT_SECRET, e.ANALYTICS_ID_SECRET);
   return {
     ...e,
     ...secrets,
@@ -258,17 +309,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * Outside production, secrets not given in the environment are generated once
  * and kept in DATA_DIR/secrets.json (mode 0600), so tokens survive restarts.
  */
-function devSecrets(dataDir: string, jwt?: string, session?: string) {
+function devSecrets(dataDir: string, jwt?: string, session?: string, analytics?: string) {
   const file = path.join(dataDir, "secrets.json");
   let stored: Record<string, string> = {};
   if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, "utf8"));
   const next = {
     JWT_SECRET: stored.JWT_SECRET ?? randomBytes(48).toString("base64url"),
     SESSION_JWT_SECRET: stored.SESSION_JWT_SECRET ?? randomBytes(48).toString("base64url"),
+    ANALYTICS_ID_SECRET: stored.ANALYTICS_ID_SECRET ?? randomBytes(48).toString("base64url"),
   };
-  if (next.JWT_SECRET !== stored.JWT_SECRET || next.SESSION_JWT_SECRET !== stored.SESSION_JWT_SECRET) {
+  if (
+    next.JWT_SECRET !== stored.JWT_SECRET ||
+    next.SESSION_JWT_SECRET !== stored.SESSION_JWT_SECRET ||
+    next.ANALYTICS_ID_SECRET !== stored.ANALYTICS_ID_SECRET
+  ) {
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(file, JSON.stringify(next, null, 2), { mode: 0o600 });
   }
-  return { JWT_SECRET: jwt ?? next.JWT_SECRET, SESSION_JWT_SECRET: session ?? next.SESSION_JWT_SECRET };
+  return {
+    JWT_SECRET: jwt ?? next.JWT_SECRET,
+    SESSION_JWT_SECRET: session ?? next.SESSION_JWT_SECRET,
+    ANALYTICS_ID_SECRET: analytics ?? next.ANALYTICS_ID_SECRET,
+  };
 }

@@ -55,3 +55,18 @@ export const leaderboardWrites = new Counter({
   labelNames: ["board", "outcome"] as const,
   registers: [registry],
 });
+
+/** Analytics outbox rows by provider and outcome (sent, failed = refused by the provider, dropped = trimmed, retried). */
+export const analyticsEvents = new Counter({
+  name: "analytics_events_total",
+  help: "Analytics outbox rows by provider and outcome (sent, failed, dropped, retried)",
+  labelNames: ["provider", "outcome"] as const,
+  registers: [registry],
+});
+
+export const analyticsQueued = new Gauge({
+  name: "analytics_events_queued",
+  help: "Analytics outbox rows waiting for a provider, as of this process's last send",
+  labelNames: ["provider"] as const,
+  registers: [registry],
+});

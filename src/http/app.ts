@@ -15,6 +15,7 @@ import { createRegistry } from "./openapi";
 import { createLimits } from "./limits";
 import { gateMatchmaking } from "./matchmake-gate";
 import { securityHeaders } from "./security-headers";
+import { registerAnalyticsRoutes } from "./routes/analytics";
 import { registerAssetRoutes } from "./routes/assets";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerGameRoutes } from "./routes/games";
@@ -77,6 +78,7 @@ export function configureHttp(app: Application, deps: HttpDependencies, server?:
   registerLeaderboardRoutes(api, deps.services);
   registerWhackRoutes(api, deps.services);
   registerModerationRoutes(api, deps.services);
+  registerAnalyticsRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [limits.auth] });
 
   app.use(notFoundHandler);

@@ -5,6 +5,8 @@ import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import { leaderboardRankRebuilds } from "../metrics";
+import { AnalyticsService } from "./analytics";
+import { configuredProviders } from "./analytics-providers";
 import { createAttemptCounter } from "./attempt-counter";
 import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
@@ -72,6 +74,8 @@ export interface Services {
   whackSeats: WhackSeats;
   leases: ProcessLeases;
   sweeper: Sweeper;
+  /** The analytics outbox: `track` inside a transaction, sent to every configured provider. */
+  analytics: AnalyticsService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -202,6 +206,12 @@ export function createServices(deps: ServiceDependencies): Services {
     whackSeats: createWhackSeats(redis, config.REDIS_KEY_PREFIX),
     leases,
     sweeper,
+    analytics: new AnalyticsService(dataSource, configuredProviders(config), {
+      idSecret: config.ANALYTICS_ID_SECRET,
+      maxRows: config.ANALYTICS_OUTBOX_MAX_ROWS,
+      retryBaseMs: config.ANALYTICS_RETRY_BASE_MS,
+      logger: deps.logger.child({ module: "analytics" }),
+    }),
   };
 }
 
@@ -224,6 +234,7 @@ export async function startServices(services: Services, config: Config): Promise
   await services.moderation.start();
   await services.play.live.start();
   await services.leaderboards.start();
+  services.analytics.start();
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   }
