@@ -10,6 +10,7 @@ import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
 import { BlockService } from "./blocks";
 import { CallService } from "./calls";
+import { DomainLog } from "./domain-log";
 import { DomainEvents } from "./events";
 import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
 import { AssetAccess } from "./asset-access";
@@ -52,6 +53,8 @@ export interface Services {
   authState: AuthStateCache;
   notifier: Notifier;
   events: DomainEvents;
+  /** The typed domain-event log (outbox) and its dispatcher: consumers register on it. */
+  domainLog: DomainLog;
   wallet: WalletService;
   payments: PaymentsService;
   tips: TipService;
@@ -78,7 +81,9 @@ export function createServices(deps: ServiceDependencies): Services {
   const { config, dataSource, presence, redis } = deps;
   const leases = new ProcessLeases(presence, config.REDIS_KEY_PREFIX, config.PROCESS_LEASE_TTL_SEC);
   const authState = new AuthStateCache(dataSource, presence);
+  const domainLog = new DomainLog(dataSource, { logger: deps.logger.child({ module: "domain-log" }) });
   const auth = new AuthService({
+    domainLog,
     dataSource,
     jwtSecret: config.JWT_SECRET,
     authState,
@@ -134,6 +139,7 @@ export function createServices(deps: ServiceDependencies): Services {
       reconnectSec: config.CALL_RECONNECT_SEC,
     },
     leases,
+    domainLog,
   );
   const streams = new StreamService(
     dataSource,
@@ -142,6 +148,7 @@ export function createServices(deps: ServiceDependencies): Services {
     config.REDIS_KEY_PREFIX,
     leases,
     config.STREAM_OWNER_GRACE_SEC,
+    domainLog,
   );
   const leaderboardLogger = deps.logger.child({ module: "leaderboards" });
   // Cluster mode: ranks live in Redis, shared by every process; otherwise in-process (the default).
@@ -158,6 +165,7 @@ export function createServices(deps: ServiceDependencies): Services {
   );
   const whack = new WhackService(dataSource, leaderboards, {
     processId: leases.processId,
+    domainLog,
     logger: deps.logger.child({ module: "whack" }),
   });
   const sweeper = new Sweeper({
@@ -178,14 +186,16 @@ export function createServices(deps: ServiceDependencies): Services {
     authState,
     notifier,
     events,
+    domainLog,
     wallet,
     payments: new PaymentsService(dataSource, wallet, {
       stripe,
       webhookSecret: config.STRIPE_WEBHOOK_SECRET,
       successUrl: config.CHECKOUT_SUCCESS_URL,
       cancelUrl: config.CHECKOUT_CANCEL_URL,
+      domainLog,
     }),
-    tips: new TipService(dataSource, wallet, events, authState),
+    tips: new TipService(dataSource, wallet, events, authState, domainLog),
     games,
     play,
     assets: new AssetAccess(play, games, config.SESSION_JWT_SECRET),
@@ -224,6 +234,8 @@ export async function startServices(services: Services, config: Config): Promise
   await services.moderation.start();
   await services.play.live.start();
   await services.leaderboards.start();
+  // Consumers register while the services are wired (before this); every process dispatches.
+  services.domainLog.start();
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   }
