@@ -278,7 +278,7 @@ export class WhackService {
           },
         );
       }
-      if (played) await this.recordEvents(m, roundId, round.mode, end.endedAt, ranked);
+      if (played) await this.recordEvents(m, roundId, round.mode, end, ranked);
       const pending = played && ranked.some((p) => !p.flagged);
       await m.update(
         WhackRound,
@@ -305,7 +305,7 @@ export class WhackService {
     m: EntityManager,
     roundId: string,
     mode: string,
-    endedAt: Date,
+    end: Pick<WhackRoundEnd, "endedAt" | "reason">,
     ranked: Array<{
       userId: string;
       score: number;
@@ -318,13 +318,13 @@ export class WhackService {
   ): Promise<void> {
     const log = this.options.domainLog;
     if (!log) return;
-    const at = { occurredAt: endedAt };
+    const at = { occurredAt: end.endedAt };
     for (const p of ranked) {
       const { userId, score, hits, misses, rank, flagged } = p;
       await log.record(
         m,
         "round_finished",
-        { roundId, mode, userId, score, hits, misses, rank, flagged, endReason: p.endReason ?? "" },
+        { roundId, mode, userId, score, hits, misses, rank, flagged, endReason: p.endReason ?? end.reason },
         { userId, ...at },
       );
     }
