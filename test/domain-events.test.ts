@@ -319,6 +319,29 @@ describe("domain events: recorded with their change, delivered once per consumer
       assert.deepEqual(rows, [{ attempt: 2 }], "only the committed attempt's effect");
     });
 
+    it("events recorded while no dispatcher of their consumer runs (its process died) are delivered once one starts", async () => {
+      const name = `restart-${randomUUID().slice(0, 8)}`;
+      // The process that recorded and died before dispatching: its log is never started.
+      const dead = new DomainLog(t.app.dataSource);
+      dead.register(name, async () => assert.fail("the dead process dispatches nothing"));
+      const ids = await Promise.all(
+        [0, 1, 2].map((i) => t.app.dataSource.transaction((m) => dead.record(m, "login", { userId: `${name}-${i}` }))),
+      );
+      assert.equal(await pendingFor(name), 3);
+      // The restarted process: same consumer name, a fresh dispatcher.
+      const restarted = new DomainLog(t.app.dataSource, { pollMs: 20 });
+      const got: string[] = [];
+      restarted.register(name, async (_m, e) => void got.push(e.id));
+      restarted.start();
+      try {
+        await eventually(() => got.length >= 3, "the three events delivered after the restart");
+        await waitUntilDelivered(name);
+        assert.deepEqual([...got].sort(), [...ids].sort());
+      } finally {
+        await restarted.stop();
+      }
+    });
+
     it("two dispatchers (a second service instance on its own connection) deliver each event exactly once", async function () {
       const url = t.app.config.DATABASE_URL;
       // PostgreSQL: a second data source, as another process would have; embedded: the one database.

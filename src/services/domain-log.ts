@@ -149,7 +149,7 @@ export class DomainLog {
     const names = [...this.consumers.keys()];
     if (names.length > 0) {
       await m.query(
-        `INSERT INTO domain_event_deliveries (event_id, consumer, next_at) SELECT $1, unnest($2::text[]), $3`,
+        `INSERT INTO domain_event_deliveries (event_id, consumer, next_at) SELECT $1::uuid, unnest($2::text[]), $3::timestamptz`,
         [id, names, this.clock.now()],
       );
     }
