@@ -342,6 +342,54 @@ describe("domain events: recorded with their change, delivered once per consumer
       }
     });
 
+    it("a dispatcher whose database connection dies mid-delivery leaves no effect; another one delivers (PostgreSQL)", async function () {
+      const url = t.app.config.DATABASE_URL;
+      if (!url) return this.skip(); // one embedded connection: nothing to kill apart from the server
+      await t.app.dataSource.query(
+        `CREATE TABLE IF NOT EXISTS test_consumer_effects (event_id uuid NOT NULL, attempt int NOT NULL)`,
+      );
+      const name = `dying-${randomUUID().slice(0, 8)}`;
+      const dyingSource = createDataSource({ url, embeddedDir: "memory://" });
+      await dyingSource.initialize();
+      const dying = new DomainLog(dyingSource, { pollMs: 20 });
+      let backendPid: (pid: number) => void = () => {};
+      const pid = new Promise<number>((resolve) => (backendPid = resolve));
+      let carryOn: () => void = () => {};
+      const killed = new Promise<void>((resolve) => (carryOn = resolve));
+      dying.register(name, async (m, e) => {
+        await m.query(`INSERT INTO test_consumer_effects (event_id, attempt) VALUES ($1, 1)`, [e.id]);
+        backendPid((await m.query(`SELECT pg_backend_pid() AS pid`))[0].pid);
+        await killed;
+      });
+      const rescuer = new DomainLog(t.app.dataSource, { pollMs: 20 });
+      try {
+        dying.start();
+        const id = await t.app.dataSource.transaction((m) => dying.record(m, "login", { userId: name }));
+        // The process dies while its consumer's effect is written but not committed.
+        await t.app.dataSource.query(`SELECT pg_terminate_backend($1)`, [await pid]);
+        carryOn();
+        await dying.stop();
+        const got: string[] = [];
+        rescuer.register(name, async (m, e) => {
+          await m.query(`INSERT INTO test_consumer_effects (event_id, attempt) VALUES ($1, 2)`, [e.id]);
+          got.push(e.id);
+        });
+        rescuer.start();
+        await eventually(() => got.length >= 1, "delivered by the surviving dispatcher");
+        await waitUntilDelivered(name);
+        assert.deepEqual(got, [id]);
+        const rows = await t.app.dataSource.query(`SELECT attempt FROM test_consumer_effects WHERE event_id = $1`, [
+          id,
+        ]);
+        assert.deepEqual(rows, [{ attempt: 2 }], "the dead transaction's effect rolled back");
+      } finally {
+        carryOn();
+        await dying.stop();
+        await rescuer.stop();
+        if (dyingSource.isInitialized) await dyingSource.destroy();
+      }
+    });
+
     it("two dispatchers (a second service instance on its own connection) deliver each event exactly once", async function () {
       const url = t.app.config.DATABASE_URL;
       // PostgreSQL: a second data source, as another process would have; embedded: the one database.
