@@ -101,6 +101,8 @@ export class DomainLog {
   /** Transactions (their query runners) that recorded an event: their commit nudges the dispatcher. */
   private readonly recorders = new WeakSet<QueryRunner>();
   private timer: NodeJS.Timeout | undefined;
+  /** Our afterTransactionCommit subscriber on the data source, while started. */
+  private nudger: EntitySubscriberInterface | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private started = false;
@@ -196,8 +198,6 @@ export class DomainLog {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.tick(), 0);
   }
-
-  private nudger: EntitySubscriberInterface | undefined;
 
   private schedule(): void {
     if (!this.started) return;
