@@ -65,6 +65,7 @@ describe("domain events: recorded with their change, delivered once per consumer
       const stored = await t.app.dataSource.query(`SELECT payload::text AS p FROM domain_events WHERE user_id = $1`, [
         account.user.id,
       ]);
+      assert.equal(stored.length, 2);
       assert.ok(stored.every((r: { p: string }) => !r.p.includes(account.email)));
       // A wrong password is no login.
       const wrong = await t.fetch("/api/auth/login", json({ email: account.email, password: "not-the-password" }));
