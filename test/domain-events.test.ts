@@ -260,17 +260,25 @@ describe("domain events: recorded with their change, delivered once per consumer
         delivered.push(e.id);
       }, "flaky");
       const id = await record(userId);
-      await eventually(() => steady.length === 1 && failures === 1, "steady delivery and the first failure");
-      const [row] = await t.app.dataSource.query(
-        `SELECT attempts, next_at, last_error FROM domain_event_deliveries WHERE event_id = $1 AND consumer = $2`,
-        [id, flaky],
-      );
-      assert.ok(row.attempts >= 1);
+      await eventually(() => steady.length === 1 && failures >= 1, "steady delivery and the first failure");
+      // The handler threw; its pass commits the retry schedule a moment later.
+      const retryRow = async () =>
+        (
+          await t.app.dataSource.query(
+            `SELECT attempts, next_at, last_error FROM domain_event_deliveries WHERE event_id = $1 AND consumer = $2`,
+            [id, flaky],
+          )
+        )[0];
+      let row = await retryRow();
+      for (const until = Date.now() + 15_000; row.attempts === 0 && Date.now() < until; row = await retryRow()) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(row.attempts >= 1, "the failure counted");
       assert.equal(row.last_error, "consumer down");
       // The first retry waits retryDelayMs (1 s by default), not a hot loop.
       assert.ok(new Date(row.next_at).getTime() >= failedAt + 500, "retry scheduled later");
       // Due later: a pass "an hour on" retries (fails again), the next one delivers.
-      while (delivered.length === 0) await log.dispatchOnce(later());
+      for (let hours = 1; delivered.length === 0; hours++) await log.dispatchOnce(later(60 * hours));
       assert.equal(failures, 2);
       assert.deepEqual(delivered, [id]);
       assert.deepEqual(steady, [id]);
@@ -315,7 +323,7 @@ describe("domain events: recorded with their change, delivered once per consumer
       }, "effects");
       const id = await record(userId);
       await eventually(() => attempt === 1, "the first attempt");
-      while (attempt < 2) await log.dispatchOnce(later());
+      for (let hours = 1; attempt < 2; hours++) await log.dispatchOnce(later(60 * hours));
       const rows = await t.app.dataSource.query(`SELECT attempt FROM test_consumer_effects WHERE event_id = $1`, [id]);
       assert.deepEqual(rows, [{ attempt: 2 }], "only the committed attempt's effect");
     });
