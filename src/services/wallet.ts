@@ -66,7 +66,11 @@ export class WalletService {
    */
   async apply(changes: WalletChange[], m?: EntityManager, onApplied?: AppliedHook): Promise<ApplyResult> {
     validate(changes);
-    if (m) return this.applyLocked(m, changes, "create");
+    if (m) {
+      const result = await this.applyLocked(m, changes, "create");
+      if (onApplied && !result.replayed) await onApplied(m, result);
+      return result;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.dataSource.transaction(async (tx) => {
