@@ -86,6 +86,8 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const rooms = createMatchMakerGateway({ probeRedis: redis && (() => redis.ping()) });
   const services = createServices({ config, dataSource, presence, redis, logger, rooms });
   await startServices(services, config);
+  // Released before the database closes: a dispatch pass under way finishes first.
+  releases.unshift(() => services.domainLog.stop());
   if (database.created) {
     const { created } = await seed(dataSource, services.games);
     logger.info({ created }, "seeded the new embedded database");

@@ -4,6 +4,7 @@ import { type Role, User } from "../entities";
 import { ACCESS_TOKEN_TTL_SEC, signAccessToken, verifyAccessToken } from "./access-tokens";
 import type { AttemptCounter } from "./attempt-counter";
 import type { AuthStateCache } from "./auth-state";
+import type { DomainLog } from "./domain-log";
 import { AppError, conflict, forbidden, isUniqueViolation, unauthorized } from "./errors";
 import { checkPasswordPolicy, hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords";
 import {
@@ -21,6 +22,8 @@ export interface AuthDependencies {
   jwtSecret: string;
   authState: AuthStateCache;
   loginFailures: AttemptCounter;
+  /** Where user_registered and login go (absent: not recorded). */
+  domainLog?: DomainLog;
 }
 
 /** Who a valid access token belongs to. */
@@ -81,6 +84,12 @@ export class AuthService {
         } else {
           user = await m.save(m.create(User, { email, passwordHash, displayName: input.displayName }));
         }
+        await this.deps.domainLog?.record(
+          m,
+          "user_registered",
+          { userId: user.id, upgradedFromGuest: Boolean(guestId) },
+          { userId: user.id },
+        );
         return this.issueSession(m, user);
       });
     } catch (err) {
@@ -133,6 +142,7 @@ export class AuthService {
     return this.deps.dataSource.transaction(async (m) => {
       if (verdict.needsRehash)
         await m.update(User, { id: user.id }, { passwordHash: await hashPassword(input.password) });
+      await this.deps.domainLog?.record(m, "login", { userId: user.id }, { userId: user.id });
       return this.issueSession(m, user);
     });
   }

@@ -5,6 +5,7 @@ import { registry } from "../metrics";
 import { AppError, conflict, forbidden, notFound } from "./errors";
 import { QUEUE_FEE, type Bucket } from "./matchmaking";
 import { type RoomAnswer, type RoomGateway, unwrapAnswer } from "./room-gateway";
+import type { DomainLog } from "./domain-log";
 import type { ProcessLeases } from "./process-leases";
 import type { WalletService } from "./wallet";
 
@@ -62,6 +63,7 @@ export class CallService {
     private readonly startListener: CallStartListener,
     readonly timings: CallTimings,
     private readonly leases: ProcessLeases,
+    private readonly domainLog?: DomainLog,
   ) {}
 
   // ---- HTTP door -------------------------------------------------------
@@ -124,6 +126,12 @@ export class CallService {
             idempotencyKey: `call:${call.id}:fee:${userId}`,
           })),
           m,
+        );
+        await this.domainLog?.record(
+          m,
+          "call_started",
+          { callId: call.id, userA: call.userA, userB: call.userB, region: call.region, language: call.language },
+          { occurredAt: at },
         );
       });
     } catch (err) {
@@ -258,11 +266,21 @@ export class CallService {
   }
 
   private async createMatch(m: EntityManager, call: Call): Promise<string> {
-    await m.query(
-      `INSERT INTO matches (call_id, user_a, user_b) VALUES ($1, $2, $3) ON CONFLICT (call_id) DO NOTHING`,
+    const inserted: Array<{ id: string }> = await m.query(
+      `INSERT INTO matches (call_id, user_a, user_b) VALUES ($1, $2, $3) ON CONFLICT (call_id) DO NOTHING RETURNING id`,
       [call.id, call.userA, call.userB],
     );
-    return (await m.findOneOrFail(Match, { where: { callId: call.id } })).id;
+    const matchId = inserted[0]?.id ?? (await m.findOneOrFail(Match, { where: { callId: call.id } })).id;
+    // Only the resolve that made the match announces it.
+    if (inserted.length > 0) {
+      await this.domainLog?.record(m, "match_made", {
+        matchId,
+        callId: call.id,
+        userA: call.userA,
+        userB: call.userB,
+      });
+    }
+    return matchId;
   }
 
   private async participantCall(callId: string, userId: string): Promise<Call> {

@@ -6,12 +6,14 @@ import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import { leaderboardRankRebuilds } from "../metrics";
 import { AnalyticsService } from "./analytics";
+import { registerAnalyticsConsumer } from "./analytics-consumer";
 import { configuredProviders } from "./analytics-providers";
 import { createAttemptCounter } from "./attempt-counter";
 import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
 import { BlockService } from "./blocks";
 import { CallService } from "./calls";
+import { DomainLog } from "./domain-log";
 import { DomainEvents } from "./events";
 import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
 import { AssetAccess } from "./asset-access";
@@ -54,6 +56,8 @@ export interface Services {
   authState: AuthStateCache;
   notifier: Notifier;
   events: DomainEvents;
+  /** The typed domain-event log (outbox) and its dispatcher: consumers register on it. */
+  domainLog: DomainLog;
   wallet: WalletService;
   payments: PaymentsService;
   tips: TipService;
@@ -82,7 +86,9 @@ export function createServices(deps: ServiceDependencies): Services {
   const { config, dataSource, presence, redis } = deps;
   const leases = new ProcessLeases(presence, config.REDIS_KEY_PREFIX, config.PROCESS_LEASE_TTL_SEC);
   const authState = new AuthStateCache(dataSource, presence);
+  const domainLog = new DomainLog(dataSource, { logger: deps.logger.child({ module: "domain-log" }) });
   const auth = new AuthService({
+    domainLog,
     dataSource,
     jwtSecret: config.JWT_SECRET,
     authState,
@@ -138,6 +144,7 @@ export function createServices(deps: ServiceDependencies): Services {
       reconnectSec: config.CALL_RECONNECT_SEC,
     },
     leases,
+    domainLog,
   );
   const streams = new StreamService(
     dataSource,
@@ -146,6 +153,7 @@ export function createServices(deps: ServiceDependencies): Services {
     config.REDIS_KEY_PREFIX,
     leases,
     config.STREAM_OWNER_GRACE_SEC,
+    domainLog,
   );
   const leaderboardLogger = deps.logger.child({ module: "leaderboards" });
   // Cluster mode: ranks live in Redis, shared by every process; otherwise in-process (the default).
@@ -162,6 +170,7 @@ export function createServices(deps: ServiceDependencies): Services {
   );
   const whack = new WhackService(dataSource, leaderboards, {
     processId: leases.processId,
+    domainLog,
     logger: deps.logger.child({ module: "whack" }),
   });
   const sweeper = new Sweeper({
@@ -175,6 +184,14 @@ export function createServices(deps: ServiceDependencies): Services {
     keyPrefix: config.REDIS_KEY_PREFIX,
     logger: deps.logger.child({ module: "sweeper" }),
   });
+  const analytics = new AnalyticsService(dataSource, configuredProviders(config), {
+    idSecret: config.ANALYTICS_ID_SECRET,
+    maxRows: config.ANALYTICS_OUTBOX_MAX_ROWS,
+    retryBaseMs: config.ANALYTICS_RETRY_BASE_MS,
+    logger: deps.logger.child({ module: "analytics" }),
+  });
+  // Registered on every process before dispatch starts: an event gets a delivery per consumer known when recorded.
+  registerAnalyticsConsumer(domainLog, analytics);
   return {
     auth,
     users: new UserService(dataSource, auth, authState),
@@ -182,14 +199,16 @@ export function createServices(deps: ServiceDependencies): Services {
     authState,
     notifier,
     events,
+    domainLog,
     wallet,
     payments: new PaymentsService(dataSource, wallet, {
       stripe,
       webhookSecret: config.STRIPE_WEBHOOK_SECRET,
       successUrl: config.CHECKOUT_SUCCESS_URL,
       cancelUrl: config.CHECKOUT_CANCEL_URL,
+      domainLog,
     }),
-    tips: new TipService(dataSource, wallet, events, authState),
+    tips: new TipService(dataSource, wallet, events, authState, domainLog),
     games,
     play,
     assets: new AssetAccess(play, games, config.SESSION_JWT_SECRET),
@@ -206,12 +225,7 @@ export function createServices(deps: ServiceDependencies): Services {
     whackSeats: createWhackSeats(redis, config.REDIS_KEY_PREFIX),
     leases,
     sweeper,
-    analytics: new AnalyticsService(dataSource, configuredProviders(config), {
-      idSecret: config.ANALYTICS_ID_SECRET,
-      maxRows: config.ANALYTICS_OUTBOX_MAX_ROWS,
-      retryBaseMs: config.ANALYTICS_RETRY_BASE_MS,
-      logger: deps.logger.child({ module: "analytics" }),
-    }),
+    analytics,
   };
 }
 
@@ -235,6 +249,8 @@ export async function startServices(services: Services, config: Config): Promise
   await services.play.live.start();
   await services.leaderboards.start();
   services.analytics.start();
+  // Consumers register while the services are wired (before this); every process dispatches.
+  services.domainLog.start();
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   }

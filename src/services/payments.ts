@@ -5,6 +5,7 @@ import { z } from "zod";
 import { Purchase, TokenPack } from "../entities";
 import { registry } from "../metrics";
 import { AppError, badRequest, notFound } from "./errors";
+import type { DomainLog } from "./domain-log";
 import type { WalletService } from "./wallet";
 
 const checkoutsCreated = new Counter({
@@ -36,6 +37,8 @@ export interface PaymentsConfig {
   webhookSecret?: string;
   successUrl: string;
   cancelUrl: string;
+  /** Where a credited purchase's purchase_completed goes (absent: not recorded). */
+  domainLog?: DomainLog;
 }
 
 export type WebhookOutcome = "credited" | "duplicate" | "ignored" | "closed" | "deferred";
@@ -244,6 +247,12 @@ export class PaymentsService {
       m,
     );
     await m.update(Purchase, { id: purchase.id }, { status: "paid", completedAt: new Date() });
+    await this.config.domainLog?.record(
+      m,
+      "purchase_completed",
+      { purchaseId: purchase.id, userId: purchase.userId, packId: purchase.packId, tokens: purchase.tokens },
+      { userId: purchase.userId },
+    );
     credits.inc({ pack: purchase.packId });
     return "credited";
   }

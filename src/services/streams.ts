@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import { type Role, Stream, StreamMessage } from "../entities";
 import { registry } from "../metrics";
 import { AppError, conflict, forbidden, isUniqueViolation, notFound } from "./errors";
+import type { DomainLog } from "./domain-log";
 import type { DomainEvents } from "./events";
 import type { ProcessLeases } from "./process-leases";
 
@@ -58,14 +59,23 @@ export class StreamService {
     private readonly leases: ProcessLeases,
     /** A live stream whose owner has been away this long ends. */
     private readonly ownerGraceSec: number,
+    private readonly domainLog?: DomainLog,
   ) {}
 
   async create(owner: Actor, input: { title: string; description?: string }): Promise<StreamView> {
-    const repo = this.dataSource.getRepository(Stream);
     try {
-      const stream = await repo.save(
-        repo.create({ ownerId: owner.userId, title: input.title, description: input.description ?? null }),
-      );
+      const stream = await this.dataSource.transaction(async (m) => {
+        const row = await m.save(
+          m.create(Stream, { ownerId: owner.userId, title: input.title, description: input.description ?? null }),
+        );
+        await this.domainLog?.record(
+          m,
+          "stream_started",
+          { streamId: row.id, ownerId: owner.userId },
+          { userId: owner.userId },
+        );
+        return row;
+      });
       return this.view(stream);
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict("STREAM_ALREADY_LIVE", "End your live stream before starting another");

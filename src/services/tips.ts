@@ -4,6 +4,7 @@ import { Stream } from "../entities";
 import { registry } from "../metrics";
 import type { AuthStateCache } from "./auth-state";
 import { AppError, badRequest, conflict, notFound } from "./errors";
+import type { DomainLog } from "./domain-log";
 import type { DomainEvents } from "./events";
 import type { ApplyResult, WalletService } from "./wallet";
 
@@ -33,6 +34,7 @@ export class TipService {
     private readonly wallet: WalletService,
     private readonly events: DomainEvents,
     private readonly authState: AuthStateCache,
+    private readonly domainLog?: DomainLog,
   ) {}
 
   /**
@@ -67,6 +69,14 @@ export class TipService {
       refId: input.streamId ?? toUserId!,
       idempotencyKey: key,
       reasons: ["tip_sent", "tip_received"],
+      onApplied: async (m) => {
+        await this.domainLog?.record(
+          m,
+          "tip_sent",
+          { fromUserId, toUserId: toUserId!, amount: input.amount, streamId: input.streamId ?? null },
+          { userId: fromUserId },
+        );
+      },
     });
     // A concurrent request with the same key may have won the race: same checks as a retry.
     if (applied.replayed) return tipResult(input, idempotencyKey, applied);

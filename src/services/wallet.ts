@@ -42,6 +42,9 @@ const insufficientFunds = new Counter({
   registers: [registry],
 });
 
+/** Runs in the transaction of a wallet change that was new (not a replay). */
+export type AppliedHook = (m: EntityManager, result: ApplyResult) => Promise<void>;
+
 /**
  * The one owner of balances (Nakama's core_wallet model). Every change runs in
  * one transaction: the wallet rows are locked FOR UPDATE in user-id order (so
@@ -57,13 +60,24 @@ export class WalletService {
     return rows.length ? Number(rows[0].balance) : 0;
   }
 
-  /** Applies changes atomically, in the caller's transaction when `m` is given. */
-  async apply(changes: WalletChange[], m?: EntityManager): Promise<ApplyResult> {
+  /**
+   * Applies changes atomically, in the caller's transaction when `m` is given. `onApplied` runs
+   * in the same transaction when the changes were new (not a replay): e.g. their domain event.
+   */
+  async apply(changes: WalletChange[], m?: EntityManager, onApplied?: AppliedHook): Promise<ApplyResult> {
     validate(changes);
-    if (m) return this.applyLocked(m, changes, "create");
+    if (m) {
+      const result = await this.applyLocked(m, changes, "create");
+      if (onApplied && !result.replayed) await onApplied(m, result);
+      return result;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.dataSource.transaction((tx) => this.applyLocked(tx, changes, "refuse"));
+        return await this.dataSource.transaction(async (tx) => {
+          const result = await this.applyLocked(tx, changes, "refuse");
+          if (onApplied && !result.replayed) await onApplied(tx, result);
+          return result;
+        });
       } catch (err) {
         if (err instanceof MissingWallets && attempt < 3) {
           // Created in a statement of their own, before any lock is held, then the change runs again:
@@ -89,26 +103,31 @@ export class WalletService {
     refId: string;
     idempotencyKey: string;
     reasons?: [string, string];
+    onApplied?: AppliedHook;
   }): Promise<ApplyResult> {
     if (input.from === input.to) throw badRequest("SELF_TRANSFER", "Cannot move tokens to the same wallet");
     const [sent, received] = input.reasons ?? ["transfer_sent", "transfer_received"];
     const common = { refType: input.refType, refId: input.refId };
-    return this.apply([
-      {
-        userId: input.from,
-        delta: -input.amount,
-        reason: sent,
-        ...common,
-        idempotencyKey: `${input.idempotencyKey}:debit`,
-      },
-      {
-        userId: input.to,
-        delta: input.amount,
-        reason: received,
-        ...common,
-        idempotencyKey: `${input.idempotencyKey}:credit`,
-      },
-    ]);
+    return this.apply(
+      [
+        {
+          userId: input.from,
+          delta: -input.amount,
+          reason: sent,
+          ...common,
+          idempotencyKey: `${input.idempotencyKey}:debit`,
+        },
+        {
+          userId: input.to,
+          delta: input.amount,
+          reason: received,
+          ...common,
+          idempotencyKey: `${input.idempotencyKey}:credit`,
+        },
+      ],
+      undefined,
+      input.onApplied,
+    );
   }
 
   /** The entries an earlier change wrote under these keys, if it went through (a retry's answer). */

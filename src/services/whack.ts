@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { DataSource, EntityManager } from "typeorm";
 import { User, WhackRound, WhackRoundHit, WhackRoundMole, WhackRoundPlayer } from "../entities";
 import { notFound } from "./errors";
+import type { DomainLog } from "./domain-log";
 import type { LeaderboardService } from "./leaderboards";
 import { whackFlaggedRounds, whackRounds } from "./whack-metrics";
 import { OUTBOX_GRACE_MS, WhackOutbox } from "./whack-outbox";
@@ -103,6 +104,8 @@ export interface WhackServiceOptions {
   processId?: string;
   logger?: Pick<Logger, "warn" | "error">;
   clock?: { now(): Date };
+  /** Where round_finished and mole_hit go (absent: not recorded). */
+  domainLog?: DomainLog;
 }
 
 /** A round lost with its process ends with this reason (see `sweep`). */
@@ -275,6 +278,7 @@ export class WhackService {
           },
         );
       }
+      if (played) await this.recordEvents(m, roundId, round.mode, end, ranked);
       const pending = played && ranked.some((p) => !p.flagged);
       await m.update(
         WhackRound,
@@ -294,6 +298,48 @@ export class WhackService {
     if (finished.scores.some((s) => s.flagged)) whackFlaggedRounds.inc();
     if (finished.pending) await this.outbox.tryApply(roundId, this.clock.now());
     return { scores: finished.scores, endedNow: true };
+  }
+
+  /** round_finished per player and mole_hit (counts by kind) per player who hit any, in the end's transaction. */
+  private async recordEvents(
+    m: EntityManager,
+    roundId: string,
+    mode: string,
+    end: Pick<WhackRoundEnd, "endedAt" | "reason">,
+    ranked: Array<{
+      userId: string;
+      score: number;
+      hits: number;
+      misses: number;
+      rank: number;
+      flagged: boolean;
+      endReason: string | null;
+    }>,
+  ): Promise<void> {
+    const log = this.options.domainLog;
+    if (!log) return;
+    const at = { occurredAt: end.endedAt };
+    for (const p of ranked) {
+      const { userId, score, hits, misses, rank, flagged } = p;
+      await log.record(
+        m,
+        "round_finished",
+        { roundId, mode, userId, score, hits, misses, rank, flagged, endReason: p.endReason ?? end.reason },
+        { userId, ...at },
+      );
+    }
+    const kinds: Array<{ user_id: string; kind: string; n: number }> = await m.query(
+      `SELECT h.user_id, mo.kind, count(*)::int AS n
+         FROM whack_hits h JOIN whack_moles mo ON mo.round_id = h.round_id AND mo.mole_id = h.mole_id
+        WHERE h.round_id = $1 GROUP BY h.user_id, mo.kind ORDER BY h.user_id, mo.kind`,
+      [roundId],
+    );
+    const byUser = new Map<string, Record<string, number>>();
+    for (const k of kinds) byUser.set(k.user_id, { ...byUser.get(k.user_id), [k.kind]: k.n });
+    for (const [userId, byKind] of byUser) {
+      const total = Object.values(byKind).reduce((a, b) => a + b, 0);
+      await log.record(m, "mole_hit", { roundId, userId, total, byKind }, { userId, ...at });
+    }
   }
 
   /** The stored result of a round that is over, best rank first. */

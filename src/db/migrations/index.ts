@@ -9,6 +9,7 @@ import { AddProcessOwnership1795500000000 } from "./1795500000000-AddProcessOwne
 import { CreateLeaderboards1795600000000 } from "./1795600000000-CreateLeaderboards";
 import { LeaderboardWrites1795700000000 } from "./1795700000000-LeaderboardWrites";
 import { CreateWhackRounds1795710000000 } from "./1795710000000-CreateWhackRounds";
+import { CreateDomainEvents1795800000000 } from "./1795800000000-CreateDomainEvents";
 import { CreateAnalyticsOutbox1795810000000 } from "./1795810000000-CreateAnalyticsOutbox";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
@@ -24,5 +25,6 @@ export const migrations = [
   CreateLeaderboards1795600000000,
   LeaderboardWrites1795700000000,
   CreateWhackRounds1795710000000,
+  CreateDomainEvents1795800000000,
   CreateAnalyticsOutbox1795810000000,
 ];
