@@ -8,7 +8,7 @@ import { GameService } from "../../src/services/games";
 import { seed } from "../../src/services/seed";
 import { WalletService } from "../../src/services/wallet";
 import { clusterDatabase } from "../helpers/database";
-import { freePort, type ServerProcess, startServerProcess } from "../helpers/process";
+import { postTo, type ServerProcess, startProcessPair } from "../helpers/process";
 import { TestClient } from "../helpers/sdk";
 
 /**
@@ -29,7 +29,6 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     if (!scratch) return;
     dropDatabase = scratch.drop;
     databaseUrl = scratch.url;
-    const [portA, portB] = [await freePort(), await freePort()];
     const shared = {
       DATABASE_URL: scratch.url,
       REDIS_URL: scratch.redisUrl,
@@ -39,11 +38,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
       RATE_LIMIT_WINDOW_SEC: "60",
       DATA_DIR: dataDir,
     };
-    // Both start at once on the new, empty database: migrations must not race.
-    [a, b] = await Promise.all([
-      startServerProcess({ ...shared, PORT: String(portA), PUBLIC_ADDRESS: `127.0.0.1:${portA}` }),
-      startServerProcess({ ...shared, PORT: String(portB), PUBLIC_ADDRESS: `127.0.0.1:${portB}` }),
-    ]);
+    [a, b] = await startProcessPair(shared);
   });
 
   after(async () => {
@@ -95,22 +90,12 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     }
   });
 
-  const post = (server: ServerProcess, path: string, body: unknown, token?: string, headers = {}) =>
-    fetch(`${server.baseUrl}${path}`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      body: JSON.stringify(body),
-    });
   const meOn = (server: ServerProcess, token: string) =>
     fetch(`${server.baseUrl}/api/auth/me`, { headers: { Authorization: `Bearer ${token}` } });
 
   it("logout-all on one process revokes the access token on the other at once", async () => {
     const email = `cluster-${randomBytes(4).toString("hex")}@arcadia.test`;
-    const registered = await post(a, "/api/auth/register", {
+    const registered = await postTo(a, "/api/auth/register", {
       email,
       password: "Cluster-pass-1",
       displayName: "Clustered",
@@ -118,7 +103,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     assert.equal(registered.status, 201);
     const { accessToken } = await registered.json();
     assert.equal((await meOn(b, accessToken)).status, 200, "B has the token cached as valid");
-    assert.equal((await post(a, "/api/auth/logout-all", {}, accessToken)).status, 204);
+    assert.equal((await postTo(a, "/api/auth/logout-all", {}, accessToken)).status, 204);
     const after = await meOn(b, accessToken);
     assert.equal(after.status, 401);
     assert.equal((await after.json()).error.code, "TOKEN_REVOKED");
@@ -127,14 +112,14 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
   it("failed logins count across processes toward the account lockout", async () => {
     const email = `lockout-${randomBytes(4).toString("hex")}@arcadia.test`;
     assert.equal(
-      (await post(b, "/api/auth/register", { email, password: "Lockout-pass-1", displayName: "Locked" })).status,
+      (await postTo(b, "/api/auth/register", { email, password: "Lockout-pass-1", displayName: "Locked" })).status,
       201,
     );
     const statuses = [];
     for (let i = 0; i < 10; i++)
-      statuses.push((await post(i % 2 ? a : b, "/api/auth/login", { email, password: `bad-${i}` })).status);
+      statuses.push((await postTo(i % 2 ? a : b, "/api/auth/login", { email, password: `bad-${i}` })).status);
     assert.deepEqual(statuses, [401, 401, 401, 401, 401, 401, 401, 401, 401, 429]);
-    assert.equal((await post(a, "/api/auth/login", { email, password: "Lockout-pass-1" })).status, 429);
+    assert.equal((await postTo(a, "/api/auth/login", { email, password: "Lockout-pass-1" })).status, 429);
   });
 
   it("a play session's heartbeat and stop reach its room from either process", async () => {
@@ -146,21 +131,25 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
       await ds.destroy();
     }
     const email = `player-${randomBytes(4).toString("hex")}@arcadia.test`;
-    const registered = await post(a, "/api/auth/register", { email, password: "Player-pass-1", displayName: "Player" });
+    const registered = await postTo(a, "/api/auth/register", {
+      email,
+      password: "Player-pass-1",
+      displayName: "Player",
+    });
     assert.equal(registered.status, 201, await registered.clone().text());
     const { accessToken } = await registered.json();
     const { games } = await (await fetch(`${a.baseUrl}/api/games`)).json();
     const game = games.find((g: { slug: string }) => g.slug === "demo-arcade");
-    const started = await post(a, "/api/play/start", { gameId: game.id }, accessToken);
+    const started = await postTo(a, "/api/play/start", { gameId: game.id }, accessToken);
     assert.equal(started.status, 201);
     const { sessionToken, roomId } = await started.json();
-    const beat = (server: ServerProcess, token: string) => post(server, "/api/play/heartbeat", {}, token);
+    const beat = (server: ServerProcess, token: string) => postTo(server, "/api/play/heartbeat", {}, token);
     const viaA = await beat(a, sessionToken);
     assert.equal(viaA.status, 200);
     const viaB = await beat(b, (await viaA.json()).sessionToken);
     assert.equal(viaB.status, 200, "the process without the room forwards to it");
     const { sessionToken: latest } = await viaB.json();
-    const stopped = await post(b, "/api/play/stop", {}, latest);
+    const stopped = await postTo(b, "/api/play/stop", {}, latest);
     assert.equal(stopped.status, 200);
     assert.equal((await beat(a, latest)).status, 401, "ended on every process at once");
     assert.ok(roomId);
@@ -169,7 +158,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
   /** Registers a user on `server` with `tokens` in their wallet (credited directly, as an operator adjustment). */
   async function funded(server: ServerProcess, name: string, tokens = 3) {
     const email = `${name.toLowerCase()}-${randomBytes(4).toString("hex")}@arcadia.test`;
-    const res = await post(server, "/api/auth/register", { email, password: "Video-pass-1", displayName: name });
+    const res = await postTo(server, "/api/auth/register", { email, password: "Video-pass-1", displayName: name });
     assert.equal(res.status, 201, await res.clone().text());
     const { user, accessToken } = await res.json();
     if (!tokens) return { id: user.id as string, accessToken: accessToken as string };
@@ -238,7 +227,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
       } finally {
         await ds.destroy();
       }
-      const report = await post(
+      const report = await postTo(
         other,
         "/api/reports",
         { reportedUserId: x.id, sessionId: callId, reason: "nudity" },
@@ -248,7 +237,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
       const { report: created } = await report.json();
       const action = next(rx, "moderation:action");
       const ended = next<{ reason: string }>(ry, "session:end");
-      const res = await post(
+      const res = await postTo(
         other,
         `/api/reports/${created.id}/moderate`,
         { action: "ban", durationHours: 1 },
@@ -265,7 +254,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
   it("a stream's update, tips and end reach its room from either process", async () => {
     const owner = await funded(a, "Caster", 0);
     const fan = await funded(b, "Fan", 10);
-    const created = await post(a, "/api/streams", { title: "Across" }, owner.accessToken);
+    const created = await postTo(a, "/api/streams", { title: "Across" }, owner.accessToken);
     assert.equal(created.status, 201);
     const { id: streamId } = await created.json();
     const room = await sdkOn(b, fan.accessToken).joinOrCreate("stream", { streamId });
@@ -289,7 +278,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
       const tip = next<{ amount: number }>(room, "tipReceived");
       assert.equal(
         (
-          await post(other, "/api/payments/tip", { streamId, amount: 2 }, fan.accessToken, {
+          await postTo(other, "/api/payments/tip", { streamId, amount: 2 }, fan.accessToken, {
             "Idempotency-Key": randomUUID(),
           })
         ).status,

@@ -5,7 +5,7 @@ import "reflect-metadata";
 import { openDatabase } from "../../src/db/data-source";
 import { LeaderboardService } from "../../src/services/leaderboards";
 import { clusterDatabase } from "../helpers/database";
-import { freePort, type ServerProcess, startServerProcess } from "../helpers/process";
+import { postTo, type ServerProcess, startProcessPair } from "../helpers/process";
 import { TestClient } from "../helpers/sdk";
 
 /** The contract: a leaderboard room's clients see a write made on any process within this. */
@@ -29,17 +29,13 @@ describe("cluster: a leaderboard room sees writes made on the other process", fu
     if (!scratch) return;
     dropDatabase = scratch.drop;
     databaseUrl = scratch.url;
-    const [portA, portB] = [await freePort(), await freePort()];
     const shared = {
       DATABASE_URL: scratch.url,
       REDIS_URL: scratch.redisUrl,
       REDIS_KEY_PREFIX: `lbroom-${randomBytes(4).toString("hex")}:`,
       DATA_DIR: `/tmp/arcadia-lbroom-${process.pid}`,
     };
-    [a, b] = await Promise.all([
-      startServerProcess({ ...shared, PORT: String(portA), PUBLIC_ADDRESS: `127.0.0.1:${portA}` }),
-      startServerProcess({ ...shared, PORT: String(portB), PUBLIC_ADDRESS: `127.0.0.1:${portB}` }),
-    ]);
+    [a, b] = await startProcessPair(shared);
   });
 
   after(async () => {
@@ -48,15 +44,9 @@ describe("cluster: a leaderboard room sees writes made on the other process", fu
     await dropDatabase?.();
   });
 
-  const post = (server: ServerProcess, path: string, body: unknown, token?: string) =>
-    fetch(`${server.baseUrl}${path}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-    });
   async function registerOn(server: ServerProcess, displayName: string) {
     const email = `lb-${randomBytes(4).toString("hex")}@arcadia.test`;
-    const res = await post(server, "/api/auth/register", { email, password: "Board-pass-1", displayName });
+    const res = await postTo(server, "/api/auth/register", { email, password: "Board-pass-1", displayName });
     assert.equal(res.status, 201, await res.clone().text());
     const { user, accessToken } = await res.json();
     return { id: user.id as string, accessToken: accessToken as string };
@@ -82,7 +72,9 @@ describe("cluster: a leaderboard room sees writes made on the other process", fu
     const rival = await registerOn(b!, "Rival");
 
     // Matchmaking through A; Colyseus places the room on either process: the writes go to the other one.
-    const seat = await (await post(a!, "/matchmake/joinOrCreate/leaderboard", { boardId }, viewer.accessToken)).json();
+    const seat = await (
+      await postTo(a!, "/matchmake/joinOrCreate/leaderboard", { boardId }, viewer.accessToken)
+    ).json();
     assert.ok(seat.roomId, JSON.stringify(seat));
     const host = seat.publicAddress === `127.0.0.1:${a!.port}` ? a! : b!;
     const writer = host === a ? b! : a!;
@@ -102,7 +94,7 @@ describe("cluster: a leaderboard room sees writes made on the other process", fu
       room.onStateChange(onChange);
       const sentAt = performance.now();
       try {
-        const res = await post(writer, `/api/leaderboards/${boardId}/records`, { score }, token);
+        const res = await postTo(writer, `/api/leaderboards/${boardId}/records`, { score }, token);
         assert.equal(res.status, 200, await res.clone().text());
         await waitUntil(() => seenAt !== undefined, `the patch for score ${score}`);
         return seenAt! - sentAt;

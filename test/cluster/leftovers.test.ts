@@ -8,7 +8,7 @@ import { GameService } from "../../src/services/games";
 import { seed } from "../../src/services/seed";
 import { WalletService } from "../../src/services/wallet";
 import { clusterDatabase } from "../helpers/database";
-import { freePort, type ServerProcess, startServerProcess } from "../helpers/process";
+import { freePort, postTo, type ServerProcess, startServerProcess } from "../helpers/process";
 
 /**
  * A process is killed (SIGKILL: no shutdown hook runs) while it hosts a live
@@ -53,12 +53,6 @@ describe("cluster: what a killed process leaves behind", function () {
     await dropDatabase?.();
   });
 
-  const post = (server: ServerProcess, path: string, body: unknown, token?: string) =>
-    fetch(`${server.baseUrl}${path}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-    });
   const sdkOn = (server: ServerProcess, token: string) => {
     const client = new Client(server.baseUrl);
     client.auth.token = token;
@@ -81,7 +75,7 @@ describe("cluster: what a killed process leaves behind", function () {
 
   async function user(server: ServerProcess, name: string, tokens: number) {
     const email = `${name.toLowerCase()}-${randomBytes(4).toString("hex")}@arcadia.test`;
-    const res = await post(server, "/api/auth/register", { email, password: "Leftover-pass-1", displayName: name });
+    const res = await postTo(server, "/api/auth/register", { email, password: "Leftover-pass-1", displayName: name });
     assert.equal(res.status, 201, await res.clone().text());
     const { user, accessToken } = await res.json();
     if (tokens) {
@@ -149,8 +143,8 @@ describe("cluster: what a killed process leaves behind", function () {
     // Dan plays (free game); Eve streams and Fay watches.
     const { games } = await (await fetch(`${a!.baseUrl}/api/games`)).json();
     const game = games.find((g: { slug: string }) => g.slug === "demo-arcade");
-    assert.equal((await post(a!, "/api/play/start", { gameId: game.id }, dan.accessToken)).status, 201);
-    const created = await post(a!, "/api/streams", { title: "Going down" }, eve.accessToken);
+    assert.equal((await postTo(a!, "/api/play/start", { gameId: game.id }, dan.accessToken)).status, 201);
+    const created = await postTo(a!, "/api/streams", { title: "Going down" }, eve.accessToken);
     const { id: streamId } = await created.json();
     held(await sdkOn(a!, eve.accessToken).joinOrCreate("stream", { streamId }));
     const watched = held(await sdkOn(a!, fay.accessToken).joinOrCreate("stream", { streamId }));
@@ -162,7 +156,7 @@ describe("cluster: what a killed process leaves behind", function () {
     // Before: each of them is refused.
     assert.equal(await admitted(a!, ann.accessToken, /IN_CALL/), false);
     assert.equal(await admitted(a!, cat.accessToken, /ALREADY_QUEUED/), false);
-    assert.equal((await post(a!, "/api/play/start", { gameId: game.id }, dan.accessToken)).status, 409);
+    assert.equal((await postTo(a!, "/api/play/start", { gameId: game.id }, dan.accessToken)).status, 409);
 
     const port = await freePort();
     b = await startServerProcess({ ...env, PORT: String(port), PUBLIC_ADDRESS: `127.0.0.1:${port}` });
@@ -173,7 +167,7 @@ describe("cluster: what a killed process leaves behind", function () {
       callFreed: await until("Ann may queue", killedAt, () => admitted(b!, ann.accessToken, /IN_CALL/)),
       markerFreed: await until("Cat may queue", killedAt, () => admitted(b!, cat.accessToken, /ALREADY_QUEUED/, "lw")),
       playFreed: await until("Dan may play", killedAt, async () => {
-        const res = await post(b!, "/api/play/start", { gameId: game.id }, dan.accessToken);
+        const res = await postTo(b!, "/api/play/start", { gameId: game.id }, dan.accessToken);
         if (res.status !== 201) assert.equal(res.status, 409, await res.text());
         return res.status === 201;
       }),

@@ -65,6 +65,28 @@ export async function startServerProcess(
   return handle;
 }
 
+/**
+ * Two processes on one environment (database, Redis), each at its own public address, as
+ * deployed behind a load balancer. They start at once: migrations must not race.
+ */
+export async function startProcessPair(
+  env: Record<string, string | undefined>,
+): Promise<[ServerProcess, ServerProcess]> {
+  const [portA, portB] = [await freePort(), await freePort()];
+  return Promise.all([
+    startServerProcess({ ...env, PORT: String(portA), PUBLIC_ADDRESS: `127.0.0.1:${portA}` }),
+    startServerProcess({ ...env, PORT: String(portB), PUBLIC_ADDRESS: `127.0.0.1:${portB}` }),
+  ]);
+}
+
+/** A JSON POST to a spawned server, with a bearer token when given. */
+export const postTo = (server: ServerProcess, path: string, body: unknown, token?: string, headers = {}) =>
+  fetch(`${server.baseUrl}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
+    body: JSON.stringify(body),
+  });
+
 /** Starts a process that is expected to fail start-up; resolves with its exit code and output. */
 export async function runFailingStart(env: Record<string, string | undefined>) {
   const child = spawn(process.execPath, SERVER_ARGS, {
