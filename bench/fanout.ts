@@ -11,7 +11,7 @@ import { createScratchDatabase } from "../test/helpers/database";
 import { freePort } from "../test/helpers/process";
 import { pool, printResult, Problems, ratio, sleep, summary } from "./lib/measure";
 import { cpuTicks, machineTicks } from "./lib/proc";
-import { POSTGRES_URL, serverLogProblems, type Spawned, spawnServer, stop } from "./lib/servers";
+import { post, POSTGRES_URL, serverLogProblems, type Spawned, spawnServer, stop } from "./lib/servers";
 
 /**
  * Chat fan-out: one stream, BENCH_FANOUT_VIEWERS (500) viewers joined to its
@@ -453,16 +453,6 @@ async function measure(targets: Target[]) {
   } finally {
     for (const session of sessions) await leaveAll(session);
   }
-}
-
-async function post(baseUrl: string, route: string, body: unknown, token?: string) {
-  const res = await fetch(baseUrl + route, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", ...(token && { Authorization: `Bearer ${token}` }) },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`POST ${route}: ${res.status} ${await res.text()}`);
-  return res.json() as Promise<any>;
 }
 
 /** VIEWERS guest viewers and an owner (not in the room), and the owner's live stream. */

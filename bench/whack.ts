@@ -6,7 +6,7 @@ import { Client, type Room } from "@colyseus/sdk";
 import { pool, printResult, Problems, ratio, sleep, summary } from "./lib/measure";
 import { cpuTicks } from "./lib/proc";
 import { createScratchDatabase } from "../test/helpers/database";
-import { POSTGRES_URL, ROOT, serverLogProblems, type Spawned, spawnServer, stop, TSX_CLI } from "./lib/servers";
+import { post, POSTGRES_URL, ROOT, serverLogProblems, type Spawned, spawnServer, stop, TSX_CLI } from "./lib/servers";
 
 /**
  * Whack rounds: N concurrent solo rounds, each player whacking WHACK_RATE (10)
@@ -45,16 +45,6 @@ interface Target {
   roomName: string;
   /** Ours: one guest per round (access token, play session token). */
   players?: Array<{ accessToken: string; sessionToken: string }>;
-}
-
-async function post(baseUrl: string, route: string, body: unknown, token?: string) {
-  const res = await fetch(baseUrl + route, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", ...(token && { Authorization: `Bearer ${token}` }) },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`POST ${route}: ${res.status} ${await res.text()}`);
-  return res.json() as Promise<any>;
 }
 
 /** One step: `rounds` players in their own rooms, whacking for MEASURE_SECONDS. */

@@ -93,3 +93,14 @@ export async function stop(child: ChildProcess) {
     await exited;
   }
 }
+
+/** A JSON POST to a bench server; a non-2xx answer fails the bench. */
+export async function post(baseUrl: string, route: string, body: unknown, token?: string) {
+  const res = await fetch(baseUrl + route, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...(token && { Authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`POST ${route}: ${res.status} ${await res.text()}`);
+  return res.json() as Promise<any>;
+}
