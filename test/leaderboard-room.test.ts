@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import type { Room } from "@colyseus/sdk";
 import { User } from "../src/entities";
 import type { LeaderboardService } from "../src/services/leaderboards";
 import { ADMIN, testApp, type TestApp } from "./helpers/app";
+import { createBoard as createBoardAs } from "./helpers/leaderboards";
 import { sleep } from "./helpers/play";
 import { type Account, bearer, json, login, register } from "./helpers/users";
 import { collect, leaveAll, nextMessage, sdkFor, waitFor } from "./helpers/video";
@@ -34,20 +34,7 @@ describe("leaderboard room", () => {
   const setClock = (iso: string) => {
     service.clock.now = () => new Date(iso);
   };
-  async function createBoard(overrides: Record<string, unknown> = {}) {
-    const body = {
-      id: `room-${randomBytes(4).toString("hex")}`,
-      title: "Live board",
-      sortOrder: "desc",
-      operator: "best",
-      resetSchedule: null,
-      authoritative: false,
-      ...overrides,
-    };
-    const res = await t.fetch("/api/leaderboards", json(body, bearer(adminToken)));
-    assert.equal(res.status, 201, await res.clone().text());
-    return (await res.json()) as { id: string; periodStart: string | null; periodEnd: string | null };
-  }
+  const createBoard = (overrides: Record<string, unknown> = {}) => createBoardAs(t, adminToken, overrides);
   async function submit(boardId: string, account: Account, score: number) {
     const res = await t.fetch(`/api/leaderboards/${boardId}/records`, json({ score }, bearer(account.accessToken)));
     assert.equal(res.status, 200, await res.clone().text());

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { User } from "../src/entities";
 import type { LeaderboardService } from "../src/services/leaderboards";
 import { ADMIN, testApp, type TestApp } from "./helpers/app";
+import { createBoard as createBoardAs } from "./helpers/leaderboards";
 import { prng } from "./helpers/prng";
 import { type Account, bearer, json, login, register } from "./helpers/users";
 
@@ -34,20 +35,7 @@ describe("leaderboards", () => {
   const setClock = (iso: string) => {
     service.clock.now = () => new Date(iso);
   };
-  async function createBoard(overrides: Record<string, unknown> = {}) {
-    const body = {
-      id: slug("lb"),
-      title: "Test board",
-      sortOrder: "desc",
-      operator: "best",
-      resetSchedule: null,
-      authoritative: false,
-      ...overrides,
-    };
-    const res = await t.fetch("/api/leaderboards", json(body, bearer(adminToken)));
-    assert.equal(res.status, 201, await res.clone().text());
-    return (await res.json()) as { id: string; periodStart: string | null; periodEnd: string | null };
-  }
+  const createBoard = (overrides: Record<string, unknown> = {}) => createBoardAs(t, adminToken, overrides);
   async function submit(board: string, account: Account, score: number, subscore?: number) {
     const res = await t.fetch(
       `/api/leaderboards/${board}/records`,
