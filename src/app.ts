@@ -12,6 +12,7 @@ import { listenOrFail } from "./listen";
 import { createLogger } from "./logger";
 import { guardProcess, logRedisErrors } from "./process-guard";
 import { createMatchMakerGateway } from "./rooms/gateway";
+import { listenForUserNotices } from "./rooms/user-notices";
 import { createRedis } from "./redis";
 import { watchRedisDataLoss } from "./redis-data-loss";
 import { createServices, type Services, startServices } from "./services";
@@ -86,6 +87,8 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const rooms = createMatchMakerGateway({ probeRedis: redis && (() => redis.ping()) });
   const services = createServices({ config, dataSource, presence, redis, logger, rooms });
   await startServices(services, config);
+  // Notices for one user's open rooms (badge:awarded), from any process, handed to this process's clients.
+  const stopUserNotices = await listenForUserNotices(services.events);
   // Released before the database closes: a dispatch pass under way finishes first.
   releases.unshift(() => services.domainLog.stop());
   if (database.created) {
@@ -110,6 +113,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     services.authState.stop();
     services.moderation.stop();
     services.play.live.stop();
+    stopUserNotices();
     logger.info("shutting down: draining rooms");
   });
   server.onShutdown(async () => {

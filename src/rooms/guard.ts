@@ -11,6 +11,7 @@ import {
 import { AppError } from "../services/errors";
 import { errorReply, sendError, unknownMessage } from "./messages";
 import { roomSettings } from "./services";
+import { trackRoom } from "./user-notices";
 
 /**
  * The per-connection ceiling of every room unless it sets its own: far above
@@ -31,6 +32,7 @@ type RoomClass = abstract new (...args: any[]) => Room<any>;
  *   `error {code:"UNKNOWN_MESSAGE"}` instead of Colyseus closing the socket.
  * - `maxMessagesPerSecond`, unless the room sets its own, and the seat
  *   reservation time (ROOM_SEAT_RESERVATION_SEC).
+ * - tracking: the room is listed for user notices (`badge:awarded`) until it is disposed.
  * - frame decoding: a malformed frame that makes Colyseus's decoder throw
  *   closes that connection instead of escaping the socket's data event.
  */
@@ -38,6 +40,7 @@ export function guardRoom<C extends RoomClass>(Base: C): C {
   abstract class Guarded extends Base {
     constructor(...args: any[]) {
       super(...args);
+      trackRoom(this);
       if (this.maxMessagesPerSecond === Infinity) this.maxMessagesPerSecond = DEFAULT_MESSAGES_PER_SECOND;
       // Before Colyseus arms the first auto-dispose timer with it: an unjoined room is gone after this.
       this.seatReservationTimeout = roomSettings().seatReservationSec;

@@ -35,6 +35,10 @@ export interface DomainEventPayloads {
   };
   /** The moles one player hit in one round, counted by kind (one event per player per round). */
   mole_hit: { roundId: string; userId: string; total: number; byKind: Record<string, number> };
+  /** A badge was awarded (its reward, if any, credited in the same transaction). */
+  badge_awarded: { userId: string; badgeId: string; period: string; reward: number };
+  /** A daily challenge's reward was claimed. */
+  challenge_claimed: { userId: string; challengeId: string; day: string; reward: number };
 }
 
 export type DomainEventType = keyof DomainEventPayloads;

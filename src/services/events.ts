@@ -28,6 +28,11 @@ export interface DomainEventMap {
   "leaderboard.deleted": { boardId: string };
   /** To the rooms a play session feeds (whack): the session ended (stopped, expired, insufficient_funds). */
   "play.ended": { sessionId: string; userId: string; reason: string };
+  /**
+   * To every process (scope "all"): a message for one user's open rooms, whatever they are
+   * (`badge:awarded`). Each process hands it to its own clients of that user.
+   */
+  "user.notice": { userId: string; type: string; message: Record<string, unknown> };
 }
 
 /** warn: a notice; end_call: the live call ends (AI violation); ban: the call ends and the queue refuses them. */

@@ -1,0 +1,39 @@
+import { logger, type Room } from "@colyseus/core";
+import type { DomainEvents } from "../services/events";
+import type { RoomAuth } from "./auth";
+
+/** The rooms this process hosts (guardRoom adds each one and drops it when it is disposed). */
+const liveRooms = new Set<Room>();
+
+export function trackRoom(room: Room): void {
+  liveRooms.add(room);
+  (room as unknown as { _events: NodeJS.EventEmitter })._events.once("disconnect", () => liveRooms.delete(room));
+}
+
+/**
+ * Hands a notice to every client of `userId` in this process's rooms; returns how many got it.
+ * A scan over the local clients, not a subscription per join: notices are rare (badges) and
+ * joins are not, so joins pay nothing.
+ */
+export function deliverUserNotice(userId: string, type: string, message: unknown): number {
+  let delivered = 0;
+  for (const room of liveRooms) {
+    for (const client of room.clients) {
+      if ((client.auth as RoomAuth | undefined)?.userId !== userId) continue;
+      try {
+        client.send(type, message);
+        delivered++;
+      } catch (err) {
+        logger.warn({ err, roomId: room.roomId }, "user notice not sent to a client");
+      }
+    }
+  }
+  return delivered;
+}
+
+/** One subscription per process: every process delivers to its own clients. Returns the unsubscribe. */
+export function listenForUserNotices(events: DomainEvents): Promise<() => void> {
+  return events.subscribe("user.notice", "all", ({ userId, type, message }) => {
+    deliverUserNotice(userId, type, message);
+  });
+}
