@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -90,6 +91,15 @@ describe("whack rounds: storage, audit, scores, leaderboard writes", () => {
       )) as Array<{ idempotency_key: string }>
     ).map((r) => r.idempotency_key);
   const roundRow = (id: string) => t.app.dataSource.getRepository(WhackRound).findOneByOrFail({ id });
+  /** The round once it ended and its leaderboard writes are done (a sweep or the outbox may still be at it). */
+  async function settledRound(id: string) {
+    for (let i = 0; i < 100; i++) {
+      const row = await roundRow(id);
+      if (row.status !== "playing" && !row.leaderboardPending) return row;
+      await delay(50);
+    }
+    return roundRow(id);
+  }
 
   it("newRound: a fresh uuid and a 32-byte hex seed whose sha256 (of the string) is the hash", () => {
     const a = whack.newRound("solo");
@@ -402,9 +412,10 @@ describe("whack rounds: storage, audit, scores, leaderboard writes", () => {
     // Its process is gone (no lease), as after a kill -9.
     await t.app.dataSource.getRepository(WhackRound).update({ id: orphan.roundId }, { processId: randomUUID() });
 
-    // (The server's own periodic sweep may get there first: either way the round ends once.)
+    // (The server's own periodic sweep may get there first: either way the round ends once. A sweep
+    // under way holds the round, so this one skips it: wait until that one wrote the boards.)
     await t.app.services.sweeper.sweepOnce();
-    const row = await roundRow(orphan.roundId);
+    const row = await settledRound(orphan.roundId);
     assert.equal(row.status, "ended");
     assert.equal(row.endReason, "server_lost");
     assert.equal(row.endedAt?.toISOString(), hits[2].at.toISOString(), "ends at its last stored event");
