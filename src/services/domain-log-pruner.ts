@@ -47,7 +47,10 @@ export class DomainEventPruner {
   /** A pass now, then one every interval. */
   start(): void {
     if (this.timer) return;
+    let running = false;
     const tick = () => {
+      if (running) return; // a slow pass is not joined by the next one
+      running = true;
       this.current = this.pruneOnce()
         .then((pruned) => {
           if (pruned > 0) this.options.logger?.info({ pruned }, "delivered domain events pruned");
@@ -56,7 +59,8 @@ export class DomainEventPruner {
           if (isUnavailable(err))
             this.options.logger?.warn({ cause: (err as Error).message }, "domain-event prune skipped");
           else this.options.logger?.error({ err }, "domain-event prune failed; retried next interval");
-        });
+        })
+        .finally(() => (running = false));
     };
     this.timer = setInterval(tick, this.intervalMs);
     this.timer.unref();
