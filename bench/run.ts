@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchAssets } from "./assets";
+import { benchEvents } from "./events";
 import { benchFanout } from "./fanout";
 import { benchLeaderboard } from "./leaderboard";
 import { benchStartup } from "./startup";
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   fanout: benchFanout,
   leaderboard: benchLeaderboard,
   whack: benchWhack,
+  events: benchEvents,
 };
 
 async function main() {

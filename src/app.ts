@@ -91,6 +91,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const stopUserNotices = await listenForUserNotices(services.events);
   // Released before the database closes: a dispatch pass under way finishes first.
   releases.unshift(() => services.domainLog.stop());
+  releases.unshift(() => services.domainEventPruner.stop());
   if (database.created) {
     const { created } = await seed(dataSource, services.games);
     logger.info({ created }, "seeded the new embedded database");

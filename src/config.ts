@@ -133,6 +133,8 @@ const envSchema = z.object({
   ANALYTICS_OUTBOX_MAX_ROWS: z.coerce.number().int().positive().default(100_000),
   /** First retry delay of a failed analytics batch; doubled per attempt (with jitter) up to 10 minutes. */
   ANALYTICS_RETRY_BASE_MS: z.coerce.number().int().positive().default(1_000),
+  /** Delivered domain events older than this are deleted (in batches, by every process); a week by default. */
+  DOMAIN_EVENT_RETENTION_HOURS: z.coerce.number().int().min(1).max(87_600).default(168),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -233,6 +235,10 @@ export const ENV_DOCS = {
   },
   ANALYTICS_RETRY_BASE_MS: {
     meaning: "first retry delay of a failed analytics batch; doubles (with jitter) up to 10 min",
+  },
+  DOMAIN_EVENT_RETENTION_HOURS: {
+    meaning:
+      "delivered domain events older than this are deleted (1–87600); pending and poisoned deliveries keep theirs",
   },
 } satisfies Record<keyof typeof envSchema.shape, EnvDoc>;
 

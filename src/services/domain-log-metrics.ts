@@ -20,3 +20,9 @@ export const domainEventLag = new Gauge({
   help: "Age of the oldest domain-event delivery still waiting for one of this process's consumers (poisoned ones aside)",
   registers: [registry],
 });
+
+export const domainEventsPruned = new Counter({
+  name: "domain_events_pruned_total",
+  help: "Delivered domain events deleted after the retention (DOMAIN_EVENT_RETENTION_HOURS)",
+  registers: [registry],
+});

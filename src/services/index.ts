@@ -14,6 +14,7 @@ import { AuthStateCache } from "./auth-state";
 import { BlockService } from "./blocks";
 import { CallService } from "./calls";
 import { DomainLog } from "./domain-log";
+import { DomainEventPruner } from "./domain-log-pruner";
 import { DomainEvents } from "./events";
 import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
 import { AssetAccess } from "./asset-access";
@@ -58,6 +59,8 @@ export interface Services {
   events: DomainEvents;
   /** The typed domain-event log (outbox) and its dispatcher: consumers register on it. */
   domainLog: DomainLog;
+  /** Deletes delivered domain events after DOMAIN_EVENT_RETENTION_HOURS (a pass per process, every minute). */
+  domainEventPruner: DomainEventPruner;
   wallet: WalletService;
   payments: PaymentsService;
   tips: TipService;
@@ -200,6 +203,10 @@ export function createServices(deps: ServiceDependencies): Services {
     notifier,
     events,
     domainLog,
+    domainEventPruner: new DomainEventPruner(dataSource, {
+      retentionHours: config.DOMAIN_EVENT_RETENTION_HOURS,
+      logger: deps.logger.child({ module: "domain-log" }),
+    }),
     wallet,
     payments: new PaymentsService(dataSource, wallet, {
       stripe,
@@ -251,6 +258,7 @@ export async function startServices(services: Services, config: Config): Promise
   services.analytics.start();
   // Consumers register while the services are wired (before this); every process dispatches.
   services.domainLog.start();
+  services.domainEventPruner.start();
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   }

@@ -35,7 +35,11 @@ export class FaultCluster {
     readonly redis: PrivateRedis,
   ) {}
 
-  static async start(ports: { postgres: number; redis: number }, env: Record<string, string> = {}) {
+  /** `servers`: the two server processes' ports (free ones when absent). */
+  static async start(
+    ports: { postgres: number; redis: number; servers?: [number, number] },
+    env: Record<string, string> = {},
+  ) {
     const pg = createPostgres(ports.postgres);
     const cluster = new FaultCluster(
       pg,
@@ -56,7 +60,7 @@ export class FaultCluster {
       await seed(cluster.db, new GameService(cluster.db, `${cluster.dataDir}/assets`, 1024 * 1024));
       const [game] = await cluster.db.query(`SELECT id FROM games WHERE slug = 'demo-arcade'`);
       cluster.gameId = game.id;
-      const ports2 = [await freePort(), await freePort()];
+      const ports2 = ports.servers ?? [await freePort(), await freePort()];
       cluster.servers = await Promise.all(ports2.map((port) => cluster.spawn(port)));
       return cluster;
     } catch (err) {
