@@ -13,6 +13,7 @@ import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
 import { BlockService } from "./blocks";
 import { CallService } from "./calls";
+import { ChallengeService, registerChallengeConsumer } from "./challenges";
 import { DomainLog } from "./domain-log";
 import { DomainEvents } from "./events";
 import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
@@ -80,6 +81,8 @@ export interface Services {
   sweeper: Sweeper;
   /** The analytics outbox: `track` inside a transaction, sent to every configured provider. */
   analytics: AnalyticsService;
+  /** Daily challenges: today's set, progress from domain events, claims. */
+  challenges: ChallengeService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -192,6 +195,11 @@ export function createServices(deps: ServiceDependencies): Services {
   });
   // Registered on every process before dispatch starts: an event gets a delivery per consumer known when recorded.
   registerAnalyticsConsumer(domainLog, analytics);
+  const challenges = new ChallengeService(dataSource, wallet, domainLog, {
+    events,
+    logger: deps.logger.child({ module: "challenges" }),
+  });
+  registerChallengeConsumer(domainLog, challenges);
   return {
     auth,
     users: new UserService(dataSource, auth, authState),
@@ -226,6 +234,7 @@ export function createServices(deps: ServiceDependencies): Services {
     leases,
     sweeper,
     analytics,
+    challenges,
   };
 }
 
