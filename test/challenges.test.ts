@@ -7,7 +7,8 @@ import { AppError } from "../src/services/errors";
 import { endOfUtcDay, previousUtcDay, utcDay } from "../src/services/progress-rules";
 import { testApp, type TestApp } from "./helpers/app";
 import { bearer, register } from "./helpers/users";
-import { playSoloRound } from "./helpers/whack";
+import { collect, waitFor } from "./helpers/video";
+import { type PlayedRound, playSoloRound } from "./helpers/whack";
 
 /** `YYYY-MM-DD` plus n days. */
 const addDays = (day: string, n: number) => utcDay(new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000));
@@ -211,7 +212,7 @@ describe("daily challenges", () => {
       assert.deepEqual(await progressOf(serviceOn(next), userId), { "rounds-3": [2, false, false] });
     });
 
-    it("a real round through the SDK advances a rounds challenge of the day it ended", async () => {
+    it("a real round through the SDK advances a rounds challenge of the day it ended, and pushes its completion", async () => {
       const player = await register(t);
       // Today's set is chosen by hash; a consumer of our own with a fixed set always has a rounds challenge.
       const oneRound: ChallengeDefinition = {
@@ -221,12 +222,15 @@ describe("daily challenges", () => {
       };
       const fixed = new ChallengeService(t.app.dataSource, t.app.services.wallet, t.app.services.domainLog, {
         days: { forDay: async () => [oneRound] },
+        events: t.app.services.events,
       });
       const name = `challenges-test-${randomUUID().slice(0, 8)}`;
       registerChallengeConsumer(t.app.services.domainLog, fixed, name);
+      let played: PlayedRound | undefined;
       try {
-        const played = await playSoloRound(t, player);
-        await played.close();
+        played = await playSoloRound(t, player);
+        // Still joined after round:end: the completion is pushed to the player's open room.
+        const notices = collect<{ id: string; title: string }>(played.room, "challenge:completed");
         const events: Array<{ id: string; occurred_at: Date }> = await t.app.dataSource.query(
           `SELECT id, occurred_at FROM domain_events WHERE type = 'round_finished' AND payload->>'roundId' = $1`,
           [played.roundId],
@@ -241,17 +245,20 @@ describe("daily challenges", () => {
         );
         assert.deepEqual(
           { day: row.day, progress: row.progress, completed: row.completed_at !== null },
-          {
-            day,
-            progress: 1,
-            completed: true,
-          },
+          { day, progress: 1, completed: true },
+        );
+        const id = `${day}.${oneRound.id}`;
+        await waitFor(() => notices.some((n) => n.id === id), "challenge:completed", 8000);
+        assert.deepEqual(
+          notices.filter((n) => n.id === id),
+          [{ id, title: oneRound.title }],
         );
         // And the seeded "play 3 rounds", when it is one of today's.
         const listed = await today(player.accessToken);
         const rounds = listed.challenges.find((c) => c.id === `${day}.rounds-3`);
         if (rounds) assert.equal(rounds.progress, 1);
       } finally {
+        await played?.close();
         t.app.services.domainLog.unregister(name);
       }
     });
