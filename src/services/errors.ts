@@ -24,6 +24,8 @@ export const unauthorized = (message = "Authentication required", code = "UNAUTH
 export const forbidden = (message = "Not allowed", code = "FORBIDDEN") => new AppError(403, code, message);
 export const notFound = (message = "Not found", code = "NOT_FOUND") => new AppError(404, code, message);
 export const conflict = (code: string, message: string, details?: unknown) => new AppError(409, code, message, details);
+/** 410: the thing existed but is over for good (e.g. a past day's challenge). */
+export const gone = (code: string, message: string) => new AppError(410, code, message);
 
 /** A PostgreSQL unique-constraint violation (23505), however TypeORM wrapped it. */
 export function isUniqueViolation(err: unknown): boolean {

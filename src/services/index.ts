@@ -13,6 +13,7 @@ import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
 import { BlockService } from "./blocks";
 import { CallService } from "./calls";
+import { ChallengeService, registerChallengeConsumer } from "./challenges";
 import { DomainLog } from "./domain-log";
 import { DomainEventPruner } from "./domain-log-pruner";
 import { DomainEvents } from "./events";
@@ -83,6 +84,8 @@ export interface Services {
   sweeper: Sweeper;
   /** The analytics outbox: `track` inside a transaction, sent to every configured provider. */
   analytics: AnalyticsService;
+  /** Daily challenges: today's set, progress from domain events, claims. */
+  challenges: ChallengeService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -195,6 +198,11 @@ export function createServices(deps: ServiceDependencies): Services {
   });
   // Registered on every process before dispatch starts: an event gets a delivery per consumer known when recorded.
   registerAnalyticsConsumer(domainLog, analytics);
+  const challenges = new ChallengeService(dataSource, wallet, domainLog, {
+    events,
+    logger: deps.logger.child({ module: "challenges" }),
+  });
+  registerChallengeConsumer(domainLog, challenges);
   return {
     auth,
     users: new UserService(dataSource, auth, authState),
@@ -233,6 +241,7 @@ export function createServices(deps: ServiceDependencies): Services {
     leases,
     sweeper,
     analytics,
+    challenges,
   };
 }
 

@@ -55,8 +55,9 @@ export type AppliedHook = (m: EntityManager, result: ApplyResult) => Promise<voi
 export class WalletService {
   constructor(private readonly dataSource: DataSource) {}
 
-  async balance(userId: string): Promise<number> {
-    const rows = await this.dataSource.query(`SELECT balance FROM wallets WHERE user_id = $1`, [userId]);
+  /** Through `m` inside a caller's transaction. */
+  async balance(userId: string, m: EntityManager = this.dataSource.manager): Promise<number> {
+    const rows = await m.query(`SELECT balance FROM wallets WHERE user_id = $1`, [userId]);
     return rows.length ? Number(rows[0].balance) : 0;
   }
 
