@@ -18,6 +18,7 @@ import { securityHeaders } from "./security-headers";
 import { registerAnalyticsRoutes } from "./routes/analytics";
 import { registerAssetRoutes } from "./routes/assets";
 import { registerAuthRoutes } from "./routes/auth";
+import { registerBadgeRoutes } from "./routes/badges";
 import { registerGameRoutes } from "./routes/games";
 import { registerLeaderboardRoutes } from "./routes/leaderboards";
 import { registerMatchRoutes } from "./routes/matches";
@@ -79,6 +80,7 @@ export function configureHttp(app: Application, deps: HttpDependencies, server?:
   registerWhackRoutes(api, deps.services);
   registerModerationRoutes(api, deps.services);
   registerAnalyticsRoutes(api, deps.services);
+  registerBadgeRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [limits.auth] });
 
   app.use(notFoundHandler);

@@ -11,6 +11,9 @@ import { configuredProviders } from "./analytics-providers";
 import { createAttemptCounter } from "./attempt-counter";
 import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
+import { registerBadgeNotices } from "./badge-notices";
+import { BadgeProgress, registerBadgeProgress } from "./badge-progress";
+import { BadgeService } from "./badges";
 import { BlockService } from "./blocks";
 import { CallService } from "./calls";
 import { DomainLog } from "./domain-log";
@@ -80,6 +83,8 @@ export interface Services {
   sweeper: Sweeper;
   /** The analytics outbox: `track` inside a transaction, sent to every configured provider. */
   analytics: AnalyticsService;
+  /** Badge definitions, awards and progress (advanced by the `badges` domain-event consumer). */
+  badges: BadgeService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -192,6 +197,9 @@ export function createServices(deps: ServiceDependencies): Services {
   });
   // Registered on every process before dispatch starts: an event gets a delivery per consumer known when recorded.
   registerAnalyticsConsumer(domainLog, analytics);
+  const badges = new BadgeService(dataSource);
+  registerBadgeProgress(domainLog, new BadgeProgress(badges, wallet, domainLog));
+  registerBadgeNotices(domainLog, badges, events);
   return {
     auth,
     users: new UserService(dataSource, auth, authState),
@@ -226,6 +234,7 @@ export function createServices(deps: ServiceDependencies): Services {
     leases,
     sweeper,
     analytics,
+    badges,
   };
 }
 
