@@ -178,10 +178,13 @@ export class BadgeService {
     return this.dataSource.transaction(async (m) => {
       const [old]: BadgeRow[] = await m.query(`SELECT * FROM badges WHERE id = $1 FOR UPDATE`, [id]);
       if (!old) throw badgeNotFound(id);
+      // A SELECT over the UPDATE: TypeORM answers a bare UPDATE with [rows, count], a SELECT with rows.
       const [row]: BadgeRow[] = await m.query(
-        `UPDATE badges SET name = $2, description = $3, icon = $4, criteria = $5, reward = $6, repeatable = $7,
-                hidden = $8, active = $9, updated_at = now()
-          WHERE id = $1 RETURNING *`,
+        `WITH updated AS (
+           UPDATE badges SET name = $2, description = $3, icon = $4, criteria = $5, reward = $6, repeatable = $7,
+                  hidden = $8, active = $9, updated_at = now()
+            WHERE id = $1 RETURNING *)
+         SELECT * FROM updated`,
         [
           id,
           patch.name ?? old.name,
