@@ -6,7 +6,7 @@ import type { DomainEventType } from "../src/services/domain-log";
 import { AppError } from "../src/services/errors";
 import { endOfUtcDay, previousUtcDay, utcDay } from "../src/services/progress-rules";
 import { testApp, type TestApp } from "./helpers/app";
-import { bearer, register } from "./helpers/users";
+import { bearer, register, registerVerified } from "./helpers/users";
 import { collect, sdkFor, waitFor } from "./helpers/video";
 import { type PlayedRound, playSoloRound } from "./helpers/whack";
 
@@ -115,7 +115,7 @@ describe("daily challenges", () => {
     });
 
     it("GET /api/challenges: today's set (as chosen by hash), with the caller's progress at zero", async () => {
-      const user = await register(t);
+      const user = await registerVerified(t);
       const body = await today(user.accessToken);
       assert.equal(body.day, utcDay(new Date()));
       const expected = chooseForDay(body.day, definitions, 3);
@@ -200,7 +200,7 @@ describe("daily challenges", () => {
     it("a completion is pushed to the player's open rooms as challenge:completed", async () => {
       const day = "2033-07-20";
       await pin(day, ["tip-1", "rounds-3"]);
-      const player = await register(t);
+      const player = await registerVerified(t);
       const room = await sdkFor(t, player).joinOrCreate<any>("leaderboard", { boardId: "whack-daily" });
       try {
         const notices = collect<{ id: string; title: string }>(room, "challenge:completed");
@@ -233,7 +233,7 @@ describe("daily challenges", () => {
     });
 
     it("a real round through the SDK advances a rounds challenge of the day it ended", async () => {
-      const player = await register(t);
+      const player = await registerVerified(t);
       // Today's set is chosen by hash; a consumer of our own with a fixed set always has a rounds challenge.
       const oneRound: ChallengeDefinition = {
         ...definition("rounds-3"),
@@ -276,10 +276,24 @@ describe("daily challenges", () => {
   });
 
   describe("claims", () => {
+    it("a completed challenge of an account without a verified email or phone: 403 VERIFICATION_REQUIRED, nothing credited, claimable once verified", async () => {
+      const day = "2033-08-02";
+      await pin(day, ["tip-1"]);
+      const user = await register(t);
+      const userId = user.user.id;
+      const service = serviceOn(day);
+      await complete(definition("tip-1"), userId, at(day, "10:00:00"));
+      assert.deepEqual(await refusal(service.claim(userId, `${day}.tip-1`)), [403, "VERIFICATION_REQUIRED"]);
+      assert.equal(await t.app.services.wallet.balance(userId), 0);
+      assert.deepEqual(await progressOf(service, userId), { "tip-1": [1, true, false] });
+      await t.app.dataSource.query(`UPDATE users SET email_verified_at = now() WHERE id = $1`, [userId]);
+      assert.deepEqual(await service.claim(userId, `${day}.tip-1`), { balance: definition("tip-1").reward });
+    });
+
     it("refuses before completion, credits once, then ALREADY_CLAIMED; expired after the day; 404 unknown", async () => {
       const day = "2033-08-01";
       await pin(day, ["rounds-3", "tip-1"]);
-      const user = await register(t);
+      const user = await registerVerified(t);
       const userId = user.user.id;
       const service = serviceOn(day);
       await delivered([await record("round_finished", roundPayload(userId, { score: 1 }), at(day, "09:00:00"))]);
@@ -287,7 +301,13 @@ describe("daily challenges", () => {
       assert.deepEqual(await refusal(service.claim(userId, `${day}.tip-1`)), [409, "NOT_COMPLETED"], "no progress");
 
       await complete(definition("tip-1"), userId, at(day, "09:30:00"));
-      assert.deepEqual(await service.claim(userId, `${day}.tip-1`), { balance: definition("tip-1").reward });
+      // The balance after the credit (the round may also have earned a badge's token meanwhile).
+      const { balance } = await service.claim(userId, `${day}.tip-1`);
+      const [credit] = await t.app.dataSource.query(
+        `SELECT delta::int AS delta, balance_after::int AS "balanceAfter" FROM ledger_entries WHERE idempotency_key = $1`,
+        [`challenge:${userId}:${day}:tip-1`],
+      );
+      assert.deepEqual(credit, { delta: definition("tip-1").reward, balanceAfter: balance });
       assert.deepEqual(await refusal(service.claim(userId, `${day}.tip-1`)), [409, "ALREADY_CLAIMED"]);
       assert.deepEqual(await progressOf(service, userId), {
         "rounds-3": [1, false, false],
@@ -298,7 +318,11 @@ describe("daily challenges", () => {
       await complete(definition("rounds-3"), userId, at(day, "23:59:00"));
       const tomorrow = serviceOn(addDays(day, 1));
       assert.deepEqual(await refusal(tomorrow.claim(userId, `${day}.rounds-3`)), [410, "CHALLENGE_EXPIRED"]);
-      assert.equal(await t.app.services.wallet.balance(userId), definition("tip-1").reward);
+      const challengeCredits = await t.app.dataSource.query(
+        `SELECT idempotency_key FROM ledger_entries WHERE user_id = $1 AND reason = 'challenge'`,
+        [userId],
+      );
+      assert.deepEqual(challengeCredits, [{ idempotency_key: `challenge:${userId}:${day}:tip-1` }]);
 
       for (const id of [
         `${day}.moles-40`, // a definition, but not one of that day's
@@ -314,7 +338,7 @@ describe("daily challenges", () => {
     });
 
     it("over HTTP: 50 concurrent claims of one completed challenge credit it once", async () => {
-      const user = await register(t);
+      const user = await registerVerified(t);
       const listed = await today(user.accessToken);
       const [target] = listed.challenges;
       const definitionId = target.id.split(".")[1];
@@ -355,7 +379,7 @@ describe("daily challenges", () => {
     });
 
     it("over HTTP: yesterday's completed challenge is 410 CHALLENGE_EXPIRED; unknown ids 404", async () => {
-      const user = await register(t);
+      const user = await registerVerified(t);
       const yesterday = previousUtcDay(utcDay(new Date()));
       const [old] = await t.app.services.challenges.activeFor(yesterday);
       await complete(old, user.user.id, at(yesterday, "18:00:00"));

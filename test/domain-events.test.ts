@@ -234,7 +234,15 @@ describe("domain events: recorded with their change, delivered once per consumer
       assert.equal(about("round_finished", bob.user.id).length, 1);
       assert.deepEqual(
         about("mole_hit", ann.user.id).map((e) => e.payload),
-        [{ roundId: round.roundId, userId: ann.user.id, total: 4, byKind: { bomb: 1, golden: 1, normal: 2 } }],
+        [
+          {
+            roundId: round.roundId,
+            userId: ann.user.id,
+            total: 4,
+            byKind: { bomb: 1, golden: 1, normal: 2 },
+            flagged: false,
+          },
+        ],
       );
       assert.equal(about("mole_hit", bob.user.id).length, 0, "no hits, no mole_hit");
     });

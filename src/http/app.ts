@@ -19,6 +19,7 @@ import { registerAnalyticsRoutes } from "./routes/analytics";
 import { registerAssetRoutes } from "./routes/assets";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerChallengeRoutes } from "./routes/challenges";
+import { registerBadgeRoutes } from "./routes/badges";
 import { registerGameRoutes } from "./routes/games";
 import { registerLeaderboardRoutes } from "./routes/leaderboards";
 import { registerMatchRoutes } from "./routes/matches";
@@ -81,6 +82,7 @@ export function configureHttp(app: Application, deps: HttpDependencies, server?:
   registerModerationRoutes(api, deps.services);
   registerAnalyticsRoutes(api, deps.services);
   registerChallengeRoutes(api, deps.services);
+  registerBadgeRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [limits.auth] });
 
   app.use(notFoundHandler);

@@ -3,9 +3,10 @@ import type { DataSource, EntityManager } from "typeorm";
 import { type ChallengeDefinition, ChallengeDays, targetOf } from "./challenge-days";
 import { advance, contribution } from "./challenge-progress";
 import type { DomainEvent, DomainLog } from "./domain-log";
-import { conflict, gone, notFound } from "./errors";
+import { conflict, forbidden, gone, notFound } from "./errors";
 import type { DomainEvents } from "./events";
 import { endOfUtcDay, eventSubjects, utcDay } from "./progress-rules";
+import { canEarnRewards } from "./reward-eligibility";
 import type { WalletService } from "./wallet";
 
 /** A challenge as its player sees it. `id` is `<day>.<definition id>`, e.g. `2026-12-01.rounds-3`. */
@@ -120,6 +121,9 @@ export class ChallengeService {
       if (day < today) throw gone("CHALLENGE_EXPIRED", "This challenge's day is over");
       if (!row?.completed_at) throw conflict("NOT_COMPLETED", "Complete the challenge before claiming it");
       if (row.claimed_at) throw conflict("ALREADY_CLAIMED", "This challenge's reward was claimed already");
+      if (definition.reward > 0 && !(await canEarnRewards(m, userId))) {
+        throw forbidden("Verify your email or phone to claim rewards", "VERIFICATION_REQUIRED");
+      }
       let balance: number;
       if (definition.reward > 0) {
         const { entries, replayed } = await this.wallet.apply(

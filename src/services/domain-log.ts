@@ -34,7 +34,7 @@ export interface DomainEventPayloads {
     endReason: string;
   };
   /** The moles one player hit in one round, counted by kind (one event per player per round). */
-  mole_hit: { roundId: string; userId: string; total: number; byKind: Record<string, number> };
+  mole_hit: { roundId: string; userId: string; total: number; byKind: Record<string, number>; flagged: boolean };
   /** A badge was awarded (its reward, if any, credited in the same transaction). */
   badge_awarded: { userId: string; badgeId: string; period: string; reward: number };
   /** A daily challenge's reward was claimed. */

@@ -11,6 +11,9 @@ import { configuredProviders } from "./analytics-providers";
 import { createAttemptCounter } from "./attempt-counter";
 import { AuthService } from "./auth";
 import { AuthStateCache } from "./auth-state";
+import { registerBadgeNotices } from "./badge-notices";
+import { BadgeProgress, registerBadgeProgress } from "./badge-progress";
+import { BadgeService } from "./badges";
 import { BlockService } from "./blocks";
 import { CallService } from "./calls";
 import { ChallengeService, registerChallengeConsumer } from "./challenges";
@@ -86,6 +89,8 @@ export interface Services {
   analytics: AnalyticsService;
   /** Daily challenges: today's set, progress from domain events, claims. */
   challenges: ChallengeService;
+  /** Badge definitions, awards and progress (advanced by the `badges` domain-event consumer). */
+  badges: BadgeService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -203,6 +208,9 @@ export function createServices(deps: ServiceDependencies): Services {
     logger: deps.logger.child({ module: "challenges" }),
   });
   registerChallengeConsumer(domainLog, challenges);
+  const badges = new BadgeService(dataSource);
+  registerBadgeProgress(domainLog, new BadgeProgress(badges, wallet, domainLog));
+  registerBadgeNotices(domainLog, badges, events);
   return {
     auth,
     users: new UserService(dataSource, auth, authState),
@@ -242,6 +250,7 @@ export function createServices(deps: ServiceDependencies): Services {
     sweeper,
     analytics,
     challenges,
+    badges,
   };
 }
 

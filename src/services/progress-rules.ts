@@ -67,7 +67,8 @@ export type Criterion = z.infer<typeof criterionSchema>;
 
 /**
  * The users an event counts for: both peers of a call or a match, the sender of a tip, the owner
- * of a stream, the player otherwise. A flagged round (suspected automation) counts for nobody.
+ * of a stream, the player otherwise. A flagged round (suspected automation) counts for nobody:
+ * neither its round_finished nor its mole_hit.
  */
 export function eventSubjects(event: DomainEvent): string[] {
   switch (event.type) {
@@ -81,8 +82,8 @@ export function eventSubjects(event: DomainEvent): string[] {
     case "stream_started":
       return [(event.payload as { ownerId: string }).ownerId];
     case "round_finished":
-      return (event.payload as { flagged: boolean }).flagged ? [] : [(event.payload as { userId: string }).userId];
     case "mole_hit":
+      return (event.payload as { flagged?: boolean }).flagged ? [] : [(event.payload as { userId: string }).userId];
     case "purchase_completed":
       return [(event.payload as { userId: string }).userId];
     default:

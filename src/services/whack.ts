@@ -336,9 +336,11 @@ export class WhackService {
     );
     const byUser = new Map<string, Record<string, number>>();
     for (const k of kinds) byUser.set(k.user_id, { ...byUser.get(k.user_id), [k.kind]: k.n });
+    const flagged = new Map(ranked.map((p) => [p.userId, p.flagged]));
     for (const [userId, byKind] of byUser) {
       const total = Object.values(byKind).reduce((a, b) => a + b, 0);
-      await log.record(m, "mole_hit", { roundId, userId, total, byKind }, { userId, ...at });
+      const payload = { roundId, userId, total, byKind, flagged: flagged.get(userId) ?? false };
+      await log.record(m, "mole_hit", payload, { userId, ...at });
     }
   }
 

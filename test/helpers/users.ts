@@ -65,3 +65,11 @@ export async function me(accessToken: string, app?: TestApp) {
   const t = app ?? (await testApp());
   return t.fetch("/api/auth/me", { headers: bearer(accessToken) });
 }
+
+/** A registered account whose email counts as verified (what token rewards require). */
+export async function registerVerified(app?: TestApp, overrides: Parameters<typeof register>[1] = {}) {
+  const t = app ?? (await testApp());
+  const account = await register(t, overrides);
+  await t.app.dataSource.query(`UPDATE users SET email_verified_at = now() WHERE id = $1`, [account.user.id]);
+  return account;
+}

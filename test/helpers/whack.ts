@@ -4,7 +4,7 @@ import { Game } from "../../src/entities";
 import type { TestApp } from "./app";
 import { heartbeat, startSession, stop } from "./play";
 import { type Account, remember } from "./users";
-import { nextMessage, sdkFor } from "./video";
+import { collect, nextMessage, sdkFor } from "./video";
 
 export interface PlayedRound {
   roundId: string;
@@ -16,6 +16,8 @@ export interface PlayedRound {
   };
   /** Still joined: notices pushed after the round (badge:awarded) arrive here. Leave it when done. */
   room: Room<any>;
+  /** Every `badge:awarded` the room received since the join (one may come before `round:end`). */
+  badges: Array<{ badgeId: string; name: string }>;
   /** Leaves the room and stops the play session. */
   close(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function playSoloRound(t: TestApp, account: Account, { reactionMs =
     if (res?.ok) sessionToken = remember(((await res.json()) as { sessionToken: string }).sessionToken);
   }, 500);
   const room = await sdkFor(t, account).create<any>("whack", { mode: "solo", sessionToken });
+  const badges = collect<{ badgeId: string; name: string }>(room, "badge:awarded");
   const close = async () => {
     clearInterval(beat);
     if (room.connection.isOpen) await room.leave().catch(() => {});
@@ -52,7 +55,7 @@ export async function playSoloRound(t: TestApp, account: Account, { reactionMs =
     const ended = nextMessage<PlayedRound["end"]>(room, "round:end", 20_000);
     room.send("ready");
     const end = await ended;
-    return { roundId: end.roundId, end, room, close };
+    return { roundId: end.roundId, end, room, badges, close };
   } catch (err) {
     await close();
     throw err;

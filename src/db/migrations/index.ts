@@ -11,6 +11,7 @@ import { LeaderboardWrites1795700000000 } from "./1795700000000-LeaderboardWrite
 import { CreateWhackRounds1795710000000 } from "./1795710000000-CreateWhackRounds";
 import { CreateDomainEvents1795800000000 } from "./1795800000000-CreateDomainEvents";
 import { CreateAnalyticsOutbox1795810000000 } from "./1795810000000-CreateAnalyticsOutbox";
+import { CreateBadges1795820000000 } from "./1795820000000-CreateBadges";
 import { CreateDailyChallenges1795830000000 } from "./1795830000000-CreateDailyChallenges";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
@@ -28,5 +29,6 @@ export const migrations = [
   CreateWhackRounds1795710000000,
   CreateDomainEvents1795800000000,
   CreateAnalyticsOutbox1795810000000,
+  CreateBadges1795820000000,
   CreateDailyChallenges1795830000000,
 ];

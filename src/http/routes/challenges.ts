@@ -54,6 +54,7 @@ export function registerChallengeRoutes(api: Api, services: Services) {
     params: ChallengeParams,
     responses: {
       200: { description: "Reward credited", schema: z.object({ balance: z.number().int() }) },
+      403: { description: "VERIFICATION_REQUIRED: rewards go to accounts with a verified email or phone" },
       404: { description: "CHALLENGE_NOT_FOUND: no such challenge on that day (or a day still to come)" },
       409: { description: "NOT_COMPLETED, ALREADY_CLAIMED" },
       410: { description: "CHALLENGE_EXPIRED: its day is over" },
