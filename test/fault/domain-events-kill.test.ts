@@ -1,9 +1,11 @@
+import { randomUUID } from "node:crypto";
 import assert from "node:assert/strict";
 import { DomainLog } from "../../src/services/domain-log";
 import type { AnalyticsProviderName } from "../../src/services/analytics-providers/types";
 import {
   analyticsOutboxOnce,
   assertDeliveredExactlyOnce,
+  moleBadgeProgressOnce,
   assertProvidersReceived,
   type ConsumerEffectCheck,
 } from "../helpers/domain-effects";
@@ -19,7 +21,7 @@ const RECEIVING: AnalyticsProviderName[] = ["ga4", "mixpanel", "posthog"];
  * The servers' consumers and what each one's effect is. A consumer added to the servers gets
  * its name here (so the recorded events get its deliveries) and its check.
  */
-const CONSUMERS: ConsumerEffectCheck[] = [analyticsOutboxOnce(RECEIVING)];
+const CONSUMERS: ConsumerEffectCheck[] = [analyticsOutboxOnce(RECEIVING), moleBadgeProgressOnce()];
 
 /**
  * kill -9 of a server process in the middle of dispatching domain events, on a private
@@ -77,12 +79,15 @@ describe("fault: kill -9 of a process while it dispatches domain events", functi
       const out: string[] = [];
       for (let i = 0; i < EVENTS; i++) {
         const userId = users[i % users.length].id;
-        out.push(await recorder.record(m, "login", { userId }, { userId }));
+        const total = 1 + (i % 3);
+        const payload = { roundId: randomUUID(), userId, total, byKind: { normal: total }, flagged: false };
+        out.push(await recorder.record(m, "mole_hit", payload, { userId }));
       }
       return out;
     });
     say(`${EVENTS} events recorded in one transaction (deliveries: ${CONSUMERS.map((c) => c.consumer).join(", ")})`);
 
+    const deliveries = EVENTS * CONSUMERS.length;
     // Kill process A once it has delivered some of them and was still delivering at the last look.
     const [a] = cluster.servers;
     let before = await delivered(0);
@@ -90,7 +95,7 @@ describe("fault: kill -9 of a process while it dispatches domain events", functi
     for (const until = Date.now() + 60_000; !killedAt && Date.now() < until;) {
       const [now, pending] = [await delivered(0), await waiting()];
       if (pending === 0) break;
-      if (now > before && pending < EVENTS * 0.95) {
+      if (now > before && pending < deliveries * 0.95) {
         await killHard(a);
         killedAt = { pending: await waiting(), byA: now };
       }
@@ -98,8 +103,10 @@ describe("fault: kill -9 of a process while it dispatches domain events", functi
       await sleep(10);
     }
     assert.ok(killedAt, "process A was never seen delivering mid-way");
-    say(`kill -9 of :${a.port} after it delivered ${killedAt.byA}; ${killedAt.pending} of ${EVENTS} deliveries left`);
-    assert.ok(killedAt.pending > 0 && killedAt.pending < EVENTS, "killed mid-way: some delivered, some not");
+    say(
+      `kill -9 of :${a.port} after it delivered ${killedAt.byA}; ${killedAt.pending} of ${deliveries} deliveries left`,
+    );
+    assert.ok(killedAt.pending > 0 && killedAt.pending < deliveries, "killed mid-way: some delivered, some not");
 
     // B goes on alone for a moment; then A comes back (same port) and dispatches too.
     await sleep(300);

@@ -76,3 +76,33 @@ export function assertProvidersReceived(
   }
   return duplicates;
 }
+
+/**
+ * The "badges" consumer's effect of `mole_hit` events: each user's progress towards a badge on
+ * the moles' total (`mole-hunter`) is exactly the sum of their events' totals, and each event
+ * left one receipt. A second delivery of any event would add its total again (or a receipt
+ * would be missing where the progress moved).
+ */
+export function moleBadgeProgressOnce(badgeId = "mole-hunter"): ConsumerEffectCheck {
+  return {
+    consumer: "badges",
+    async assertOnce(db, eventIds) {
+      const expected: Array<{ user_id: string; total: number }> = await db.query(
+        `SELECT user_id, sum((payload->>'total')::int)::int AS total FROM domain_events
+          WHERE id = ANY($1) AND type = 'mole_hit' GROUP BY user_id ORDER BY user_id`,
+        [eventIds],
+      );
+      const actual: Array<{ user_id: string; total: number }> = await db.query(
+        `SELECT user_id, value::int AS total FROM badge_progress
+          WHERE badge_id = $1 AND period = 'all' AND user_id = ANY($2::uuid[]) ORDER BY user_id`,
+        [badgeId, expected.map((e) => e.user_id)],
+      );
+      assert.deepEqual(actual, expected, `${badgeId} progress is the sum of each user's events`);
+      const [{ receipts }] = await db.query(
+        `SELECT count(*)::int AS receipts FROM badge_event_receipts WHERE event_id = ANY($1)`,
+        [eventIds],
+      );
+      assert.equal(receipts, eventIds.length, "one receipt per event");
+    },
+  };
+}
