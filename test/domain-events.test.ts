@@ -344,6 +344,30 @@ describe("domain events: recorded with their change, delivered once per consumer
       assert.deepEqual(rows, [{ attempt: 2 }], "only the committed attempt's effect");
     });
 
+    it("a consumer that names its event types gets deliveries for those only; the others get every type", async () => {
+      const picky = `picky-${randomUUID().slice(0, 8)}`;
+      const all = `all-${randomUUID().slice(0, 8)}`;
+      const log = new DomainLog(t.app.dataSource);
+      log.register(picky, async () => {}, { types: ["badge_awarded"] });
+      log.register(all, async () => {});
+      const userId = randomUUID();
+      await t.app.dataSource.transaction(async (m) => {
+        await log.record(m, "login", { userId });
+        await log.record(m, "badge_awarded", { userId, badgeId: "b", period: "all", reward: 0 });
+      });
+      const rows = await t.app.dataSource.query(
+        `SELECT d.consumer = $1 AS picky, e.type FROM domain_event_deliveries d JOIN domain_events e ON e.id = d.event_id
+          WHERE d.consumer IN ($1, $2) ORDER BY d.consumer = $1, e.type`,
+        [picky, all],
+      );
+      assert.deepEqual(rows, [
+        { picky: false, type: "badge_awarded" },
+        { picky: false, type: "login" },
+        { picky: true, type: "badge_awarded" },
+      ]);
+      await t.app.dataSource.query(`DELETE FROM domain_event_deliveries WHERE consumer IN ($1, $2)`, [picky, all]);
+    });
+
     it("events recorded while no dispatcher of their consumer runs (its process died) are delivered once one starts", async () => {
       const name = `restart-${randomUUID().slice(0, 8)}`;
       // The process that recorded and died before dispatching: its log is never started.

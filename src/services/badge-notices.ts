@@ -12,15 +12,19 @@ const PUBLISH_TIMEOUT_MS = 2000;
  * {badgeId, name}`. At least once: a publish followed by a failed commit is published again.
  */
 export function registerBadgeNotices(log: DomainLog, badges: BadgeService, events: DomainEvents): void {
-  log.register(BADGE_NOTICES_CONSUMER, async (m, event) => {
-    if (event.type !== "badge_awarded") return;
-    const { userId, badgeId } = event.payload as DomainEventPayloads["badge_awarded"];
-    const name = await badges.nameOf(m, badgeId);
-    if (name === undefined) return;
-    await withTimeout(
-      events.publish("user.notice", "all", { userId, type: "badge:awarded", message: { badgeId, name } }),
-      PUBLISH_TIMEOUT_MS,
-      "user notice publish",
-    );
-  });
+  log.register(
+    BADGE_NOTICES_CONSUMER,
+    async (m, event) => {
+      if (event.type !== "badge_awarded") return;
+      const { userId, badgeId } = event.payload as DomainEventPayloads["badge_awarded"];
+      const name = await badges.nameOf(m, badgeId);
+      if (name === undefined) return;
+      await withTimeout(
+        events.publish("user.notice", "all", { userId, type: "badge:awarded", message: { badgeId, name } }),
+        PUBLISH_TIMEOUT_MS,
+        "user notice publish",
+      );
+    },
+    { types: ["badge_awarded"] },
+  );
 }

@@ -1,7 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { type BadgeDefinition, type BadgeService, awardPeriod, progressPeriod } from "./badges";
 import type { DomainEvent, DomainLog } from "./domain-log";
-import { compare, eventSubjects, metricValue, utcDay } from "./progress-rules";
+import { compare, eventSubjects, metricValue, PROGRESS_EVENTS, utcDay } from "./progress-rules";
 import { canEarnRewards } from "./reward-eligibility";
 import type { WalletService } from "./wallet";
 
@@ -122,5 +122,5 @@ export class BadgeProgress {
 
 /** Registers the `badges` consumer (on every process, before the dispatcher starts). */
 export function registerBadgeProgress(log: DomainLog, progress: BadgeProgress): void {
-  log.register(BADGE_PROGRESS_CONSUMER, (m, event) => progress.handle(m, event));
+  log.register(BADGE_PROGRESS_CONSUMER, (m, event) => progress.handle(m, event), { types: PROGRESS_EVENTS });
 }

@@ -5,7 +5,7 @@ import { advance, contribution } from "./challenge-progress";
 import type { DomainEvent, DomainLog } from "./domain-log";
 import { conflict, forbidden, gone, notFound } from "./errors";
 import type { DomainEvents } from "./events";
-import { endOfUtcDay, eventSubjects, utcDay } from "./progress-rules";
+import { endOfUtcDay, eventSubjects, PROGRESS_EVENTS, utcDay } from "./progress-rules";
 import { canEarnRewards } from "./reward-eligibility";
 import type { WalletService } from "./wallet";
 
@@ -192,7 +192,7 @@ export class ChallengeService {
 
 /** Registers the "challenges" domain-event consumer (a stable name: it is stored with each delivery). */
 export function registerChallengeConsumer(log: DomainLog, challenges: ChallengeService, name = "challenges"): void {
-  log.register(name, (m, event) => challenges.onEvent(m, event));
+  log.register(name, (m, event) => challenges.onEvent(m, event), { types: PROGRESS_EVENTS });
 }
 
 function challengeNotFound() {

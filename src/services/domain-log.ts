@@ -96,6 +96,8 @@ interface PendingRow {
  */
 export class DomainLog {
   private readonly consumers = new Map<string, DomainEventHandler>();
+  /** The event types each consumer takes, when it named them (otherwise every type). */
+  private readonly consumerTypes = new Map<string, ReadonlySet<DomainEventType>>();
   private readonly clock: { now(): Date };
   private readonly pollMs: number;
   private readonly batchSize: number;
@@ -123,20 +125,25 @@ export class DomainLog {
     this.maxAttempts = options.maxAttempts ?? 10;
   }
 
-  /** Adds a consumer; it receives the events recorded from now on. Names are stored: keep them stable. */
-  register(name: string, handler: DomainEventHandler): void {
+  /**
+   * Adds a consumer; it receives the events recorded from now on. Names are stored: keep them
+   * stable. With `types`, only events of those types get a delivery for it (no row, no pass).
+   */
+  register(name: string, handler: DomainEventHandler, options: { types?: readonly DomainEventType[] } = {}): void {
     if (this.consumers.has(name)) throw new Error(`domain-event consumer "${name}" is registered already`);
     this.consumers.set(name, handler);
+    if (options.types) this.consumerTypes.set(name, new Set(options.types));
   }
 
   /** Removes a consumer: its pending deliveries stay stored, untouched by this process. */
   unregister(name: string): void {
     this.consumers.delete(name);
+    this.consumerTypes.delete(name);
   }
 
   /**
    * Records one event inside the caller's transaction (`m` must be a transaction's manager):
-   * the event row and one delivery per consumer. One insert each; nothing else on the caller's path.
+   * the event row and one delivery per consumer that takes its type. One insert each; nothing else on the caller's path.
    */
   async record<T extends DomainEventType>(
     m: EntityManager,
@@ -152,7 +159,7 @@ export class DomainLog {
       JSON.stringify(payload),
       meta.occurredAt ?? this.clock.now(),
     ]);
-    const names = [...this.consumers.keys()];
+    const names = [...this.consumers.keys()].filter((name) => this.consumerTypes.get(name)?.has(type) ?? true);
     if (names.length > 0) {
       await m.query(
         `INSERT INTO domain_event_deliveries (event_id, consumer, next_at) SELECT $1::uuid, unnest($2::text[]), $3::timestamptz`,
