@@ -33,6 +33,8 @@ export interface DomainEventMap {
    * (`badge:awarded`). Each process hands it to its own clients of that user.
    */
   "user.notice": { userId: string; type: string; message: Record<string, unknown> };
+  /** To every process (scope "all"): languages or translations changed; each reloads its copy. */
+  "i18n.changed": Record<string, never>;
 }
 
 /** warn: a notice; end_call: the live call ends (AI violation); ban: the call ends and the queue refuses them. */

@@ -19,6 +19,7 @@ import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
 import { AssetAccess } from "./asset-access";
 import { GameService } from "./games";
 import { HiveClient } from "./hive";
+import { I18nService } from "./i18n";
 import { LeaderboardService } from "./leaderboards";
 import { RedisRankIndexes } from "./rank-redis";
 import { MatchService } from "./matches";
@@ -80,6 +81,8 @@ export interface Services {
   sweeper: Sweeper;
   /** The analytics outbox: `track` inside a transaction, sent to every configured provider. */
   analytics: AnalyticsService;
+  /** Languages and translations: `i18n.text(lang, key, params)` for every user-facing text. */
+  i18n: I18nService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -98,6 +101,7 @@ export function createServices(deps: ServiceDependencies): Services {
     ? new WebhookNotifier(config.NOTIFIER_WEBHOOK_URL, config.NOTIFIER_WEBHOOK_TOKEN)
     : new LogNotifier(deps.logger.child({ module: "notifier" }));
   const events = new DomainEvents(presence, deps.logger.child({ module: "events" }));
+  const i18n = new I18nService(dataSource, events, deps.logger.child({ module: "i18n" }));
   const wallet = new WalletService(dataSource);
   const games = new GameService(dataSource, config.ASSET_STORAGE_ROOT, config.ASSET_UPLOAD_LIMIT_MB * 1024 * 1024);
   const play = new PlaySessionService(
@@ -226,6 +230,7 @@ export function createServices(deps: ServiceDependencies): Services {
     leases,
     sweeper,
     analytics,
+    i18n,
   };
 }
 
@@ -244,6 +249,8 @@ function createStripe(secretKey: string, apiUrl?: string): Stripe {
 
 /** Start-up work that needs the services: subscriptions, the operator account. */
 export async function startServices(services: Services, config: Config): Promise<void> {
+  // First: every error any other start-up step answers is already translated.
+  await services.i18n.start();
   await services.authState.start();
   await services.moderation.start();
   await services.play.live.start();

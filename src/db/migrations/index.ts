@@ -11,6 +11,7 @@ import { LeaderboardWrites1795700000000 } from "./1795700000000-LeaderboardWrite
 import { CreateWhackRounds1795710000000 } from "./1795710000000-CreateWhackRounds";
 import { CreateDomainEvents1795800000000 } from "./1795800000000-CreateDomainEvents";
 import { CreateAnalyticsOutbox1795810000000 } from "./1795810000000-CreateAnalyticsOutbox";
+import { CreateTranslations1795850000000 } from "./1795850000000-CreateTranslations";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   CreateWhackRounds1795710000000,
   CreateDomainEvents1795800000000,
   CreateAnalyticsOutbox1795810000000,
+  CreateTranslations1795850000000,
 ];
