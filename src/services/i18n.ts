@@ -199,11 +199,12 @@ export class I18nService {
         );
       }
       if (makeDefault) await m.query(`UPDATE languages SET is_default = false WHERE is_default`);
-      const [updated] = await m.query(
+      await m.query(
         `UPDATE languages SET name = COALESCE($2, name), active = COALESCE($3, active) OR $4, is_default = is_default OR $4
-         WHERE code = $1 RETURNING code, name, active, is_default`,
+         WHERE code = $1`,
         [code, changes.name ?? null, changes.active ?? null, makeDefault],
       );
+      const [updated] = await m.query(`SELECT code, name, active, is_default FROM languages WHERE code = $1`, [code]);
       return toView(updated);
     });
     await this.changed();
