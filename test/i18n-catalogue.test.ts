@@ -26,6 +26,7 @@ const DYNAMIC_SITES: Record<string, { codes?: string[]; keys?: string[] }> = {
   "src/rooms/messages.ts: `notice.moderation.${action}`": {
     keys: ["notice.moderation.warn", "notice.moderation.end_call", "notice.moderation.ban"],
   },
+  "src/rooms/user-notices.ts: ref.key": {},
   "src/services/errors.ts: code": {},
   "src/services/i18n.ts: value.key": {},
   "src/services/jwt.ts: expected.codes.expired": {},

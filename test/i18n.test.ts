@@ -296,7 +296,7 @@ describe("translations", () => {
     });
   });
 
-  describe("localized errors", () => {
+  describe("localized errors and notices", () => {
     it("the HTTP error envelope: the code stays, the message is translated and filled in", async () => {
       const res = await t.fetch("/api/leaderboards/no-such-board/records", { headers: { "Accept-Language": "fr" } });
       assert.equal(res.status, 404);
@@ -343,6 +343,27 @@ describe("translations", () => {
         assert.deepEqual(await es, { code: "UNKNOWN_MESSAGE", message: "Mensaje desconocido: shout" });
       } finally {
         await leaveAll(byOption, byLocale);
+      }
+    });
+
+    it("a user notice's texts reach each of the user's rooms in that room's language", async () => {
+      const account = await register(t);
+      const fr = await sdkFor(t, account).joinOrCreate("leaderboard", { boardId: "whack-daily", lang: "fr" });
+      const de = await sdkFor(t, account).joinOrCreate("leaderboard", { boardId: "whack-daily", lang: "de-CH" });
+      try {
+        const got = [nextMessage(fr, "test:notice"), nextMessage(de, "test:notice")];
+        await t.app.services.events.publish("user.notice", "all", {
+          userId: account.user.id,
+          type: "test:notice",
+          message: { id: 7 },
+          texts: { text: { key: "notice.moderation.ban", fallback: "You are banned from video chat" } },
+        });
+        assert.deepEqual(await Promise.all(got), [
+          { id: 7, text: "Vous êtes exclu du chat vidéo" },
+          { id: 7, text: "Du bist vom Videochat gesperrt" },
+        ]);
+      } finally {
+        await leaveAll(fr, de);
       }
     });
   });

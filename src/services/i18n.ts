@@ -145,7 +145,7 @@ export class I18nService {
   }
 
   private current(): Snapshot | undefined {
-    if (this.snapshot && Date.now() - this.snapshot.loadedAt > this.maxAgeMs && !this.running) {
+    if (this.snapshot && Date.now() - this.snapshot.loadedAt > this.maxAgeMs && !this.running && !this.queued) {
       this.reload().catch((err) => this.logger.error({ err }, "reloading translations failed"));
     }
     return this.snapshot;
@@ -287,7 +287,10 @@ export class I18nService {
 
   // --- change propagation ---
 
-  /** After a committed change: this process reloads before answering, the others on the announcement. */
+  /**
+   * After a committed change: this process reloads before answering, the others on the
+   * announcement (which reaches this process too: one more, harmless, reload).
+   */
   private async changed(): Promise<void> {
     await this.reload();
     await this.events
