@@ -107,6 +107,22 @@ describe("translations", () => {
       assert.equal(list.find((l) => l.code === target.code)?.isDefault, false);
     });
 
+    it("concurrent moves of the default end with exactly one default", async () => {
+      const [x, y] = [await newLanguage(true), await newLanguage(false)];
+      try {
+        const answers = await Promise.all([x, y, x, y].map((l) => put(l.code, { isDefault: true })));
+        assert.deepEqual(
+          answers.map((r) => r.status),
+          [200, 200, 200, 200],
+        );
+        const defaults = (await languages()).filter((l) => l.isDefault).map((l) => l.code);
+        assert.equal(defaults.length, 1);
+        assert.ok([x.code, y.code].includes(defaults[0]));
+      } finally {
+        assert.equal((await put("en", { isDefault: true })).status, 200);
+      }
+    });
+
     it("renames and (de)activates a language; unknown codes are 404 and non-admins 403", async () => {
       const lang = await newLanguage(true);
       const renamed = await put(lang.code, { name: "Renamed", active: false });
