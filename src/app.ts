@@ -112,6 +112,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     shuttingDown = true;
     // Colyseus closes the presence before onShutdown: unsubscribe while it is still open.
     services.authState.stop();
+    services.i18n.stop();
     services.moderation.stop();
     services.play.live.stop();
     stopUserNotices();

@@ -35,12 +35,12 @@ describe("room authentication (shared onAuth, real SDK clients)", () => {
     return client.joinOrCreate("auth_probe");
   };
 
-  it("admits a signed-in user and puts {userId, role, displayName} on the client", async () => {
+  it("admits a signed-in user and puts {userId, role, displayName, languages} on the client", async () => {
     const account = await register(undefined, { displayName: "Room Tester" });
     const room = await joinWith(account.accessToken);
     try {
       const whoami = await new Promise((resolve) => room.onMessage("whoami", resolve));
-      assert.deepEqual(whoami, { userId: account.user.id, role: "user", displayName: "Room Tester" });
+      assert.deepEqual(whoami, { userId: account.user.id, role: "user", displayName: "Room Tester", languages: [] });
     } finally {
       await room.leave();
     }

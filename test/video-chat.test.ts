@@ -203,7 +203,7 @@ describe("video chat: queue, calls, double opt-in", () => {
     const turnedAway = nextMessage(qa.room, "moderation:action");
     await t.app.services.moderation.ban(a.user.id, { source: "moderator", reason: "spam", hours: 1 });
     const qb = await enqueue(t, b, bucket);
-    assert.deepEqual(await turnedAway, { action: "ban", reason: "spam" });
+    assert.deepEqual(await turnedAway, { action: "ban", reason: "spam", message: "You are banned from video chat" });
     await waitFor(() => qb.room.state.waiting === 1, "Wyn still waiting");
     await leaveAll(qb.room);
   });

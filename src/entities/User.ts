@@ -43,6 +43,10 @@ export class User {
   @Column({ name: "phone_verified_at", type: "timestamptz", nullable: true })
   phoneVerifiedAt!: Date | null;
 
+  /** Preferred language (a BCP 47 tag) for server texts; null: negotiated per request. */
+  @Column({ type: "varchar", length: 35, nullable: true })
+  locale!: string | null;
+
   @Column({ name: "deleted_at", type: "timestamptz", nullable: true })
   deletedAt!: Date | null;
 

@@ -12,6 +12,7 @@ import { errorHandler, notFoundHandler } from "./errors";
 import { mountMonitor } from "./monitor";
 import { observability } from "./observability";
 import { createRegistry } from "./openapi";
+import { negotiateLanguage, userLanguage } from "./language";
 import { createLimits } from "./limits";
 import { gateMatchmaking } from "./matchmake-gate";
 import { securityHeaders } from "./security-headers";
@@ -21,6 +22,7 @@ import { registerAuthRoutes } from "./routes/auth";
 import { registerChallengeRoutes } from "./routes/challenges";
 import { registerBadgeRoutes } from "./routes/badges";
 import { registerGameRoutes } from "./routes/games";
+import { registerI18nRoutes } from "./routes/i18n";
 import { registerLeaderboardRoutes } from "./routes/leaderboards";
 import { registerMatchRoutes } from "./routes/matches";
 import { registerModerationRoutes } from "./routes/moderation";
@@ -52,11 +54,13 @@ export function configureHttp(app: Application, deps: HttpDependencies, server?:
   app.set("trust proxy", config.TRUST_PROXY);
   installCorsPolicy(config.CORS_ORIGINS);
 
+  app.use(negotiateLanguage(deps.services.i18n));
   app.use(observability(deps.logger));
   app.use(securityHeaders({ publicUrlIsHttps: config.PUBLIC_URL?.startsWith("https:") ?? false }));
   const limits = createLimits(deps);
   app.use(limits.perIp, limits.perUser);
   app.use("/api/auth", limits.auth);
+  app.use(userLanguage(deps.services.auth, deps.services.i18n));
   if (server) {
     answerClientErrorsWithEnvelope(server, deps.logger);
     gateMatchmaking(server, {
@@ -83,6 +87,7 @@ export function configureHttp(app: Application, deps: HttpDependencies, server?:
   registerAnalyticsRoutes(api, deps.services);
   registerChallengeRoutes(api, deps.services);
   registerBadgeRoutes(api, deps.services);
+  registerI18nRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [limits.auth] });
 
   app.use(notFoundHandler);

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 import { AppError } from "../services/errors";
+import type { MessageParams } from "../services/i18n-messages";
 import { isUnavailable, unavailable } from "../services/unavailable";
 
 export interface ErrorBody {
@@ -21,6 +22,11 @@ export function errorBody(requestId: unknown, code: string, message: string, det
   return body;
 }
 
+/**
+ * Answers the error envelope. The `code` is stable; the `message` is `error.<code>` in the
+ * request's language (see language.ts), filled from `params`, with `message` (English, in code)
+ * as the last fallback.
+ */
 export function sendError(
   req: Request,
   res: Response,
@@ -28,12 +34,15 @@ export function sendError(
   code: string,
   message: string,
   details?: unknown,
+  params?: MessageParams,
 ) {
-  res.status(status).json(errorBody(req.id, code, message, details));
+  const text = req.translate ? req.translate(`error.${code}`, params, message) : message;
+  res.status(status).json(errorBody(req.id, code, text, details));
 }
 
 export const notFoundHandler: RequestHandler = (req, res) => {
-  sendError(req, res, 404, "NOT_FOUND", `No route for ${req.method} ${req.path}`);
+  const { method, path } = req;
+  sendError(req, res, 404, "NOT_FOUND", `No route for ${method} ${path}`, undefined, { method, path });
 };
 
 /** body-parser's error types, answered with the contract's codes. */
@@ -64,7 +73,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof AppError) {
     for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
     if (err.status >= 500) res.locals.expectedError = true;
-    return sendError(req, res, err.status, err.code, err.message, err.details);
+    return sendError(req, res, err.status, err.code, err.message, err.details, err.params);
   }
   const parser = parserError(err);
   if (parser) return sendError(req, res, ...parser);

@@ -69,8 +69,10 @@ export function createRateLimiter(options: RateLimitOptions): RequestHandler {
                 ) as Promise<any>),
         })
       : undefined,
-    handler: (req, res) =>
-      sendError(req, res, 429, "RATE_LIMITED", `Too many requests; retry in ${res.getHeader("Retry-After")} s`),
+    handler: (req, res) => {
+      const seconds = Number(res.getHeader("Retry-After"));
+      sendError(req, res, 429, "RATE_LIMITED", `Too many requests; retry in ${seconds} s`, undefined, { seconds });
+    },
   });
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ROLES } from "../entities/User";
+import { canonicalTag, MAX_TAG_LENGTH } from "../services/language-tags";
 import { CleanText } from "../services/text";
 import "./openapi";
 
@@ -16,6 +17,11 @@ export const UserSchema = z
     emailVerified: z.boolean().optional(),
     phone: z.string().optional(),
     phoneVerified: z.boolean().optional(),
+    locale: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: "preferred language (BCP 47); the user and admins only" }),
   })
   .openapi("User");
 
@@ -31,6 +37,17 @@ export const SessionSchema = z
 export const UserIdParams = z.object({ id: z.uuid() });
 
 export { CleanText };
+
+/** A BCP 47 language tag (language, optional script, optional region), answered in canonical case. */
+export const LanguageTag = z
+  .string()
+  .max(MAX_TAG_LENGTH)
+  .transform((tag, ctx) => {
+    const canonical = canonicalTag(tag);
+    if (!canonical) ctx.addIssue({ code: "custom", message: "a BCP 47 language tag such as en, pt-BR or zh-Hant" });
+    return canonical ?? tag;
+  })
+  .openapi({ type: "string", example: "pt-BR" });
 
 /** 2–32 visible characters. */
 export const DisplayName = CleanText(2, 32);

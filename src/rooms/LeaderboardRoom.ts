@@ -83,7 +83,7 @@ export class LeaderboardRoom extends Room<{ state: LeaderboardState; metadata: {
 
   static async onAuth(token: string, options: unknown, ctx: AuthContext): Promise<RoomAuth> {
     refuseCreate(ctx, "leaderboard");
-    const auth = await authenticateRoomClient(token);
+    const auth = await authenticateRoomClient(token, options);
     const boardId = boardIdOption(options);
     const exists = await joinCheck(() => boardReads(roomServices().leaderboards).exists(boardId));
     if (!exists) throw new ServerError(404, `LEADERBOARD_NOT_FOUND: No leaderboard ${boardId}`);

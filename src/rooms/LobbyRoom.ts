@@ -49,7 +49,10 @@ export class LobbyRoom extends ColyseusLobbyRoom {
       const options = this.clientOptions[client.sessionId];
       if (!options) return;
       const parsed = Filter.safeParse(payload);
-      if (!parsed.success) return sendError(client, "INVALID_MESSAGE", `filter: ${parsed.error.issues[0].message}`);
+      if (!parsed.success) {
+        const problem = parsed.error.issues[0].message;
+        return sendError(client, "INVALID_MESSAGE", `filter: ${problem}`, { type: "filter", problem });
+      }
       options.filter = parsed.data;
       client.send("rooms", this.filterItemsForClient(options));
     });

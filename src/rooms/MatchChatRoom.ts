@@ -24,7 +24,11 @@ export class MatchChatRoom extends Room<{ metadata: { matchId: string } }> {
 
   messages = {
     message: validated("message", Message, async (client, { text }) => {
-      if (!this.limit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Too many messages");
+      if (!this.limit.take(client.sessionId)) {
+        return sendError(client, "RATE_LIMITED", "Too many messages", {
+          seconds: this.limit.retryAfterSec(client.sessionId),
+        });
+      }
       // One at a time, so a sender's messages are stored and pushed in the order sent.
       await this.posting.run(() => roomServices().matches.post(this.matchId, (client.auth as RoomAuth).userId, text));
     }),
@@ -33,7 +37,7 @@ export class MatchChatRoom extends Room<{ metadata: { matchId: string } }> {
 
   static async onAuth(token: string, options: unknown, ctx: AuthContext): Promise<RoomAuth> {
     refuseCreate(ctx, "match_chat");
-    const auth = await authenticateRoomClient(token);
+    const auth = await authenticateRoomClient(token, options);
     const matchId = idOption(options, "matchId", "INVALID_MATCH");
     await joinCheck(() => roomServices().matches.forParticipant(matchId, auth.userId));
     return auth;

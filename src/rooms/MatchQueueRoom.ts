@@ -8,7 +8,7 @@ import { inBackground } from "./background";
 import { refuseCreate } from "./creation";
 import { onRedisDataLoss } from "./reannounce";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
-import { sendError, unknownMessage } from "./messages";
+import { moderationNotice, sendError, unknownMessage } from "./messages";
 import { MatchQueueState } from "./schema/MatchQueueState";
 import type { CallOptions } from "./VideoCallRoom";
 import { roomServices } from "./services";
@@ -52,7 +52,7 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
   static async onAuth(token: string, options: unknown, ctx: AuthContext): Promise<QueueAuth> {
     refuseCreate(ctx, "match_queue");
     const arrivedAt = Date.now();
-    const auth = await authenticateRoomClient(token);
+    const auth = await authenticateRoomClient(token, options);
     const { matchmaking } = roomServices();
     const avoid = await joinCheck(async () => {
       matchmaking.bucket(options);
@@ -185,7 +185,11 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
     for (const [i, w] of [a, b].entries()) {
       const ban = bans[i];
       if (ban) {
-        w.client.send("moderation:action", { action: "ban", reason: ban.reason });
+        w.client.send("moderation:action", {
+          action: "ban",
+          reason: ban.reason,
+          message: moderationNotice(w.client, "ban"),
+        });
         this.release(w);
         w.client.leave();
       } else if (!isGone(w.client)) {

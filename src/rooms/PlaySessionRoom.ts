@@ -41,7 +41,7 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
    * `join`/`joinOrCreate` (which would pick any player's room), is refused.
    */
   static async onAuth(token: string, options: unknown, ctx: AuthContext): Promise<RoomAuth> {
-    const auth = await authenticateRoomClient(token);
+    const auth = await authenticateRoomClient(token, options);
     const method = matchmakeMethod(ctx);
     if (method === "join" || method === "joinOrCreate") {
       throw new ServerError(400, "CREATE_OR_JOIN_BY_ID: create a play_session with {gameId}, or join yours by id");
@@ -77,15 +77,23 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
 
   messages = {
     heartbeat: validated("heartbeat", NoPayload, async (client) => {
-      if (!this.beatLimit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Too many heartbeats");
+      if (!this.beatLimit.take(client.sessionId)) {
+        return sendError(client, "RATE_LIMITED", "Too many heartbeats", {
+          seconds: this.beatLimit.retryAfterSec(client.sessionId),
+        });
+      }
       const answer = await this.heartbeat();
       if (answer.ok) client.send("session", { sessionId: this.state.sessionId, ...answer.value });
-      else sendError(client, answer.code, answer.message);
+      else sendError(client, answer.code, answer.message, answer.params);
     }),
     stop: validated("stop", NoPayload, async (client) => {
-      if (!this.stopLimit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Too many stops");
+      if (!this.stopLimit.take(client.sessionId)) {
+        return sendError(client, "RATE_LIMITED", "Too many stops", {
+          seconds: this.stopLimit.retryAfterSec(client.sessionId),
+        });
+      }
       const answer = await this.stop();
-      if (!answer.ok) sendError(client, answer.code, answer.message);
+      if (!answer.ok) sendError(client, answer.code, answer.message, answer.params);
     }),
     "*": unknownMessage,
   };
@@ -135,7 +143,13 @@ export class PlaySessionRoom extends Room<{ state: PlaySessionState }> {
       const result = await this.play.beat(this.session.id, now);
       if (!result.ok) {
         await this.end("insufficient_funds", now);
-        return { ok: false, status: 402, code: "INSUFFICIENT_FUNDS", message: "Out of tokens: the session ended" };
+        return {
+          ok: false,
+          status: 402,
+          code: "INSUFFICIENT_FUNDS",
+          message: "Out of tokens: the session ended",
+          params: { context: "session" },
+        };
       }
       this.state.lastHeartbeatAt = now.getTime();
       this.armExpiry(now);

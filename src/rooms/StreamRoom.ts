@@ -53,7 +53,10 @@ export class StreamRoom extends Room<{
   messages = {
     chat: validated("chat", Chat, async (client, { text }) => {
       // Per user, not per connection: a second tab does not double the allowance.
-      if (!this.chatLimit.take(authOf(client).userId)) return sendError(client, "RATE_LIMITED", "Slow down");
+      const limited = authOf(client).userId;
+      if (!this.chatLimit.take(limited)) {
+        return sendError(client, "RATE_LIMITED", "Slow down", { seconds: this.chatLimit.retryAfterSec(limited) });
+      }
       this.pending.push({ client, author: authOf(client), text });
       if (!this.writing) void this.writePending();
     }),
@@ -71,7 +74,7 @@ export class StreamRoom extends Room<{
 
   static async onAuth(token: string, options: unknown, ctx: AuthContext): Promise<RoomAuth> {
     refuseCreate(ctx, "stream");
-    const auth = await authenticateRoomClient(token);
+    const auth = await authenticateRoomClient(token, options);
     const streamId = idOption(options, "streamId", "INVALID_STREAM");
     await joinCheck(() => roomServices().streams.live(streamId));
     return auth;
@@ -150,7 +153,7 @@ export class StreamRoom extends Room<{
         try {
           const results = await this.streams.postMessages(this.streamId, batch);
           results.forEach((result, i) => {
-            if (result instanceof AppError) sendError(batch[i].client, result.code, result.message);
+            if (result instanceof AppError) sendError(batch[i].client, result.code, result.message, result.params);
             else {
               this.remember(result);
               this.broadcast("chatMessage", result);

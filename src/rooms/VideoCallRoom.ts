@@ -9,7 +9,7 @@ import type { ModerationAction } from "../services/events";
 import type { RoomAnswer } from "../services/room-gateway";
 import { CleanText } from "../services/text";
 import type { RoomAuth } from "./auth";
-import { NoPayload, sendError, unknownMessage, validated } from "./messages";
+import { moderationNotice, NoPayload, sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { VideoCallState } from "./schema/VideoCallState";
 import { Serial } from "./serial";
@@ -105,7 +105,7 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     ),
     choice: validated("choice", Choice, async (client, { choice }) => {
       const answer = await this.choose(userOf(client), choice);
-      if (!answer.ok) sendError(client, answer.code, answer.message);
+      if (!answer.ok) sendError(client, answer.code, answer.message, answer.params);
     }),
     "*": unknownMessage,
   };
@@ -268,7 +268,8 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
 
   private async moderate(userId: string, action: ModerationAction, reason: string) {
     if (this.state.phase === "ended") return;
-    this.present.get(userId)?.send("moderation:action", { action, reason });
+    const client = this.present.get(userId);
+    client?.send("moderation:action", { action, reason, message: moderationNotice(client, action) });
     // The peer who did nothing wrong gets the fee back when moderation cuts a live call short.
     const innocent = [this.call.userA, this.call.userB].filter((u) => u !== userId);
     if (action !== "warn") await this.endEarly("moderation", innocent);
@@ -276,7 +277,11 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
 
   private relay(from: Client, type: string, payload: unknown, limiter: MessageRateLimiter) {
     if (this.state.phase !== "live") return sendError(from, "CALL_NOT_LIVE", "The call is not live");
-    if (!limiter.take(from.sessionId)) return sendError(from, "RATE_LIMITED", `Too many ${type} messages`);
+    if (!limiter.take(from.sessionId)) {
+      return sendError(from, "RATE_LIMITED", `Too many ${type} messages`, {
+        seconds: limiter.retryAfterSec(from.sessionId),
+      });
+    }
     const peer = this.otherThan(userOf(from));
     if (!peer) return sendError(from, "PEER_AWAY", "The other peer is reconnecting");
     peer.send(type, payload);

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { registry } from "../metrics";
 import type { DomainEvents } from "../services/events";
 import type { GameService } from "../services/games";
+import type { MessageParams } from "../services/i18n-messages";
 import type { PlaySessionService } from "../services/play-sessions";
 import type { WhackHit, WhackMode, WhackMole, WhackPlayerResult, WhackScore, WhackService } from "../services/whack";
 import { WHACK_SEAT_TTL_SEC, type WhackSeats } from "../services/whack-seats";
@@ -91,7 +92,7 @@ interface ScheduledMole extends JudgedMole {
  */
 export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: WhackMode } }> {
   static async onAuth(token: string, options: unknown, _ctx: AuthContext): Promise<WhackAuth> {
-    const auth = await authenticateRoomClient(token);
+    const auth = await authenticateRoomClient(token, options);
     const parsed = JoinOptions.safeParse(options);
     if (!parsed.success) {
       throw new ServerError(400, "INVALID_OPTIONS: join with {mode: solo|versus, sessionToken}");
@@ -140,7 +141,9 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
 
   messages = {
     ready: (client: Client, payload: unknown) => {
-      if (!NoPayload.safeParse(payload).success) return sendError(client, "BAD_MESSAGE", "ready takes no payload");
+      if (!NoPayload.safeParse(payload).success) {
+        return sendError(client, "BAD_MESSAGE", "ready takes no payload", { type: "ready" });
+      }
       const seat = this.seatOf(client);
       if (this.phase !== "waiting" || !seat || seat.status === "ended") {
         return sendError(client, "NOT_WAITING", "The round has started");
@@ -150,15 +153,19 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
     },
     whack: (client: Client, payload: unknown) => {
       const parsed = Whack.safeParse(payload);
-      if (!parsed.success) return refuse(client, "BAD_MESSAGE", "whack {hole: 0..8, moleId}");
+      if (!parsed.success) return refuse(client, "BAD_MESSAGE", "whack {hole: 0..8, moleId}", { type: "whack" });
       this.judgeWhack(client, parsed.data.hole, parsed.data.moleId ?? undefined);
     },
     ping: (client: Client, payload: unknown) => {
       const parsed = Ping.safeParse(payload);
-      if (!parsed.success) return sendError(client, "BAD_MESSAGE", "ping {t: number}");
+      if (!parsed.success) return sendError(client, "BAD_MESSAGE", "ping {t: number}", { type: "ping" });
       const seat = this.seatOf(client);
       if (!seat) return;
-      if (!this.pingLimit.take(client.sessionId)) return sendError(client, "RATE_LIMITED", "Too many pings");
+      if (!this.pingLimit.take(client.sessionId)) {
+        return sendError(client, "RATE_LIMITED", "Too many pings", {
+          seconds: this.pingLimit.retryAfterSec(client.sessionId),
+        });
+      }
       seat.latency.received(parsed.data.t, Date.now());
       const serverTime = Date.now();
       client.send("pong", { t: parsed.data.t, serverTime });
@@ -335,7 +342,7 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
       round = this.whack.newRound(this.mode);
     } catch (err) {
       logger.error({ err, roomId: this.roomId }, "whack round could not be created");
-      this.broadcast("error", { code: "UNAVAILABLE", message: "The round could not start; try again" });
+      for (const client of this.clients) sendError(client, "UNAVAILABLE", "The round could not start; try again");
       this.state.phase = "ended";
       this.clock.setTimeout(() => void this.disconnect(), CLOSE_AFTER_END_MS);
       return;
@@ -401,7 +408,7 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
     const now = Date.now();
     if (!seat.rate.take(now)) {
       seat.flags.add("rate");
-      return refuse(client, "RATE_LIMITED", "More than 20 whacks a second");
+      return refuse(client, "RATE_LIMITED", "More than 20 whacks a second", { seconds: 1 });
     }
     const mole = moleId === undefined ? this.lastMoleIn(hole) : this.spawned.get(moleId);
     const at = judgedAt(now, seat.latency.oneWayMs());
@@ -522,7 +529,7 @@ export class WhackRoom extends Room<{ state: WhackState; metadata: { mode: Whack
       }
     }
     if (scores) this.broadcast("round:end", { roundId: round.roundId, seed: round.seed, scores, reason });
-    else this.broadcast("error", { code: "UNAVAILABLE", message: "The round result is not stored yet" });
+    else for (const client of this.clients) sendError(client, "UNAVAILABLE", "The round result is not stored yet");
     this.clock.setTimeout(() => void this.disconnect(), CLOSE_AFTER_END_MS);
   }
 }
@@ -535,9 +542,9 @@ const MESSAGES = {
 } as const;
 
 /** An `error {code}` reply to a whack, counted by outcome. */
-function refuse(client: Client, code: string, message: string) {
+function refuse(client: Client, code: string, message: string, params?: MessageParams) {
   whacks.inc({ outcome: code.toLowerCase() });
-  sendError(client, code, message);
+  sendError(client, code, message, params);
 }
 
 function clearHole(hole: WhackState["holes"][number]) {

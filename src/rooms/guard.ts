@@ -69,8 +69,8 @@ export function guardRoom<C extends RoomClass>(Base: C): C {
         if (!(cause instanceof AppError))
           logger.error({ err: cause, room: this.roomName, method, type }, "room message failed");
         const client = error.client as Client | undefined;
-        const { code, message } = errorReply(cause);
-        if (client) sendError(client, code, message);
+        const { code, message, params } = errorReply(cause);
+        if (client) sendError(client, code, message, params);
         return;
       }
       // Join refusals (ServerError, AppError) are answers, not failures.

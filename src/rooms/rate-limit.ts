@@ -22,6 +22,12 @@ export class MessageRateLimiter {
     return true;
   }
 
+  /** Whole seconds until `key` may send again after a refusal (at least 1): for `RATE_LIMITED {seconds}`. */
+  retryAfterSec(key: string): number {
+    const tokens = this.buckets.get(key)?.tokens ?? 1;
+    return Math.max(1, Math.ceil((1 - tokens) / this.perSecond));
+  }
+
   forget(key: string): void {
     this.buckets.delete(key);
   }

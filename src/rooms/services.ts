@@ -26,6 +26,11 @@ export function roomServices(): Services {
   return services;
 }
 
+/** The services, or undefined before the server set them (a room built outside the app). */
+export function maybeRoomServices(): Services | undefined {
+  return services;
+}
+
 export function roomSettings(): RoomSettings {
   return settings;
 }

@@ -31,6 +31,8 @@ export interface Principal {
   userId: string;
   role: Role;
   displayName: string;
+  /** The user's preferred language (BCP 47), or null. */
+  locale: string | null;
   /** The refresh-token family of the login this access token came from. */
   familyId?: string;
 }
@@ -196,7 +198,9 @@ export class AuthService {
     const users = this.deps.dataSource.getRepository(User);
     const user = await users.findOneOrFail({ where: { id: userId } });
     if (!user.passwordHash || !(await verifyPassword(user.passwordHash, currentPassword)).ok) {
-      throw new AppError(403, "INVALID_CREDENTIALS", "The current password is wrong");
+      throw new AppError(403, "INVALID_CREDENTIALS", "The current password is wrong").withParams({
+        field: "currentPassword",
+      });
     }
     checkPasswordPolicy(newPassword, { email: user.email, displayName: user.displayName });
     const passwordHash = await hashPassword(newPassword);
@@ -222,7 +226,13 @@ export class AuthService {
     const state = await this.deps.authState.get(claims.sub);
     if (!state || state.deleted) throw unauthorized("Account no longer exists", "INVALID_TOKEN");
     if (claims.ver !== state.tokenVersion) throw unauthorized("Access token revoked", "TOKEN_REVOKED");
-    return { userId: claims.sub, role: state.role, displayName: state.displayName, familyId: claims.fid };
+    return {
+      userId: claims.sub,
+      role: state.role,
+      displayName: state.displayName,
+      locale: state.locale,
+      familyId: claims.fid,
+    };
   }
 
   private async issueSession(m: EntityManager, user: User, familyId?: string): Promise<SessionBundle> {
@@ -239,7 +249,7 @@ export class AuthService {
 function accountLocked(retryAfterSec: number) {
   return new AppError(429, "ACCOUNT_LOCKED", `Too many failed logins; try again in ${retryAfterSec} s`, undefined, {
     "Retry-After": String(retryAfterSec),
-  });
+  }).withParams({ seconds: retryAfterSec });
 }
 
 function accountThrottled(retryAfterSec: number) {
@@ -249,5 +259,5 @@ function accountThrottled(retryAfterSec: number) {
     `Too many failed logins for this account; try again in ${retryAfterSec} s`,
     undefined,
     { "Retry-After": String(retryAfterSec) },
-  );
+  ).withParams({ seconds: retryAfterSec });
 }

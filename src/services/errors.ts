@@ -1,8 +1,15 @@
+import type { MessageParams } from "./i18n-messages";
+
 /**
  * The one error type services throw for expected failures. The HTTP layer turns
- * it into the error envelope with `status`; rooms send `{code, message}`.
+ * it into the error envelope with `status`; rooms send `{code, message}`. The
+ * message is the English fallback: both translate `error.<code>` into the
+ * client's language, filling its placeholders from `params`.
  */
 export class AppError extends Error {
+  /** Values for the placeholders of the `error.<code>` message (see withParams). */
+  params?: MessageParams;
+
   constructor(
     readonly status: number,
     readonly code: string,
@@ -14,6 +21,12 @@ export class AppError extends Error {
   ) {
     super(message, options);
     this.name = "AppError";
+  }
+
+  /** `throw badRequest("INVALID_AMOUNT", \`… ${max}\`).withParams({ max })`: the values the translated message shows. */
+  withParams(params: MessageParams): this {
+    this.params = params;
+    return this;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Presence } from "@colyseus/core";
 import type { Logger } from "pino";
+import type { MessageRef } from "./i18n-messages";
 
 /** Events one domain raises for others (and for rooms), delivered on every process. */
 export interface DomainEventMap {
@@ -32,7 +33,15 @@ export interface DomainEventMap {
    * To every process (scope "all"): a message for one user's open rooms, whatever they are
    * (`badge:awarded`). Each process hands it to its own clients of that user.
    */
-  "user.notice": { userId: string; type: string; message: Record<string, unknown> };
+  "user.notice": {
+    userId: string;
+    type: string;
+    message: Record<string, unknown>;
+    /** Fields of `message` given as messages: each client gets them in its own language (`{name: {key, fallback}}`). */
+    texts?: Record<string, MessageRef>;
+  };
+  /** To every process (scope "all"): languages or translations changed; each reloads its copy. */
+  "i18n.changed": Record<string, never>;
 }
 
 /** warn: a notice; end_call: the live call ends (AI violation); ban: the call ends and the queue refuses them. */

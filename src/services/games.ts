@@ -99,7 +99,12 @@ export class GameService {
         async function* (source: AsyncIterable<Buffer>) {
           for await (const chunk of source) {
             size += chunk.length;
-            if (size > limit) throw new AppError(413, "PAYLOAD_TOO_LARGE", `Assets are limited to ${limit} bytes`);
+            if (size > limit) {
+              throw new AppError(413, "PAYLOAD_TOO_LARGE", `Assets are limited to ${limit} bytes`).withParams({
+                what: "asset",
+                limit,
+              });
+            }
             hash.update(chunk);
             yield chunk;
           }

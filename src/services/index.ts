@@ -24,6 +24,7 @@ import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
 import { AssetAccess } from "./asset-access";
 import { GameService } from "./games";
 import { HiveClient } from "./hive";
+import { I18nService } from "./i18n";
 import { LeaderboardService } from "./leaderboards";
 import { RedisRankIndexes } from "./rank-redis";
 import { MatchService } from "./matches";
@@ -91,6 +92,8 @@ export interface Services {
   challenges: ChallengeService;
   /** Badge definitions, awards and progress (advanced by the `badges` domain-event consumer). */
   badges: BadgeService;
+  /** Languages and translations: `i18n.text(lang, key, params)` for every user-facing text. */
+  i18n: I18nService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -109,6 +112,7 @@ export function createServices(deps: ServiceDependencies): Services {
     ? new WebhookNotifier(config.NOTIFIER_WEBHOOK_URL, config.NOTIFIER_WEBHOOK_TOKEN)
     : new LogNotifier(deps.logger.child({ module: "notifier" }));
   const events = new DomainEvents(presence, deps.logger.child({ module: "events" }));
+  const i18n = new I18nService(dataSource, events, deps.logger.child({ module: "i18n" }));
   const wallet = new WalletService(dataSource);
   const games = new GameService(dataSource, config.ASSET_STORAGE_ROOT, config.ASSET_UPLOAD_LIMIT_MB * 1024 * 1024);
   const play = new PlaySessionService(
@@ -251,6 +255,7 @@ export function createServices(deps: ServiceDependencies): Services {
     analytics,
     challenges,
     badges,
+    i18n,
   };
 }
 
@@ -269,6 +274,8 @@ function createStripe(secretKey: string, apiUrl?: string): Stripe {
 
 /** Start-up work that needs the services: subscriptions, the operator account. */
 export async function startServices(services: Services, config: Config): Promise<void> {
+  // First: every error any other start-up step answers is already translated.
+  await services.i18n.start();
   await services.authState.start();
   await services.moderation.start();
   await services.play.live.start();

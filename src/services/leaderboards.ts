@@ -92,7 +92,9 @@ export class LeaderboardService {
       .orIgnore()
       .returning(["id"])
       .execute();
-    if (inserted.raw.length === 0) throw conflict("LEADERBOARD_EXISTS", `Leaderboard ${def.id} already exists`);
+    if (inserted.raw.length === 0) {
+      throw conflict("LEADERBOARD_EXISTS", `Leaderboard ${def.id} already exists`).withParams({ id: def.id });
+    }
     this.boards.delete(def.id); // a copy of a deleted namesake whose announcement is still on its way
     return this.view(await this.board(def.id));
   }
@@ -451,7 +453,7 @@ function shownPeriod(period: Period) {
 }
 
 function boardNotFound(id: string) {
-  return notFound(`No leaderboard ${id}`, "LEADERBOARD_NOT_FOUND");
+  return notFound(`No leaderboard ${id}`, "LEADERBOARD_NOT_FOUND").withParams({ id });
 }
 
 function checkSchedule(schedule: string) {

@@ -51,7 +51,8 @@ export class MatchmakingService {
   bucket(options: unknown): Bucket {
     const { region, language } = (options ?? {}) as Record<string, unknown>;
     if (typeof region !== "string" || !this.deps.regions.includes(region)) {
-      throw badRequest("INVALID_REGION", `region must be one of ${this.deps.regions.join(", ")}`);
+      const regions = this.deps.regions.join(", ");
+      throw badRequest("INVALID_REGION", `region must be one of ${regions}`).withParams({ regions });
     }
     if (typeof language !== "string" || !/^[a-z]{2}$/.test(language)) {
       throw badRequest("INVALID_LANGUAGE", "language must be a two-letter ISO 639-1 code");
@@ -84,10 +85,13 @@ export class MatchmakingService {
     );
     if (row.ban) {
       const until = new Date(row.ban.until).toISOString();
-      throw new AppError(403, "BANNED", `Banned from video chat until ${until}`, { until });
+      throw new AppError(403, "BANNED", `Banned from video chat until ${until}`, { until }).withParams({ until });
     }
     if (Number(row.balance) < QUEUE_FEE) {
-      throw new AppError(402, "INSUFFICIENT_FUNDS", `Video chat needs at least ${QUEUE_FEE} token`);
+      throw new AppError(402, "INSUFFICIENT_FUNDS", `Video chat needs at least ${QUEUE_FEE} token`).withParams({
+        context: "queue",
+        needed: QUEUE_FEE,
+      });
     }
     if (row.in_call) throw conflict("IN_CALL", "Finish the current call first");
     return (row.avoid as Array<[string, number | null]>).map(([id, until]) => [id, until ?? FOREVER]);

@@ -343,7 +343,10 @@ export class ModerationService {
 
 function checkBanHours(hours: number | undefined) {
   if (!Number.isInteger(hours) || hours! < 1 || hours! > MAX_BAN_HOURS) {
-    throw badRequest("INVALID_DURATION", `A ban needs durationHours, a whole number from 1 to ${MAX_BAN_HOURS}`);
+    throw badRequest(
+      "INVALID_DURATION",
+      `A ban needs durationHours, a whole number from 1 to ${MAX_BAN_HOURS}`,
+    ).withParams({ field: "durationHours", max: MAX_BAN_HOURS });
   }
 }
 

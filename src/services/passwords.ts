@@ -1,6 +1,7 @@
 import argon2 from "argon2";
 import type { ZxcvbnFactory } from "@zxcvbn-ts/core";
 import { badRequest } from "./errors";
+import type { MessageParams, MessageRef } from "./i18n-messages";
 
 /** OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane. */
 const PARAMS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -14,6 +15,8 @@ export const PASSWORD_MIN_SCORE = 3;
 const ESTIMATED_LENGTH = 64;
 
 let estimator: ZxcvbnFactory | undefined;
+/** zxcvbn's English feedback texts by key: the estimator reports keys, translated per client (`password.*` messages). */
+let english: { warnings: Record<string, string>; suggestions: Record<string, string> } | undefined;
 /**
  * zxcvbn-ts with its common (breached passwords, keyboards) and English
  * (words, names, Wikipedia) dictionaries: built once, on first use, because the
@@ -28,8 +31,15 @@ function strengthEstimator(): ZxcvbnFactory {
   const common = require("@zxcvbn-ts/language-common") as typeof import("@zxcvbn-ts/language-common");
   const en = require("@zxcvbn-ts/language-en") as typeof import("@zxcvbn-ts/language-en");
   /* eslint-enable @typescript-eslint/no-require-imports */
+  english = en.translations;
+  const asKeys = <T extends Record<string, string>>(texts: T) =>
+    Object.fromEntries(Object.keys(texts).map((key) => [key, key])) as T;
   estimator = new ZxcvbnFactory({
-    translations: en.translations,
+    translations: {
+      warnings: asKeys(en.translations.warnings),
+      suggestions: asKeys(en.translations.suggestions),
+      timeEstimation: en.translations.timeEstimation,
+    },
     graphs: common.adjacencyGraphs,
     dictionary: { ...common.dictionary, ...en.dictionary },
     maxLength: ESTIMATED_LENGTH,
@@ -40,14 +50,17 @@ function strengthEstimator(): ZxcvbnFactory {
 }
 
 export interface PasswordProblem {
+  /** In English. */
   message: string;
   details?: { score: number; warning: string | null; suggestions: string[] };
+  /** For the `error.WEAK_PASSWORD` message: the problem, and the estimator's advice as translatable messages. */
+  params: MessageParams;
 }
 
 /** 400 WEAK_PASSWORD, with the estimator's feedback, for a password we refuse to store. */
 export function checkPasswordPolicy(password: string, context: PasswordContext) {
   const problem = passwordProblem(password, context);
-  if (problem) throw badRequest("WEAK_PASSWORD", problem.message, problem.details);
+  if (problem) throw badRequest("WEAK_PASSWORD", problem.message, problem.details).withParams(problem.params);
 }
 
 export interface PasswordContext {
@@ -62,7 +75,10 @@ export interface PasswordContext {
  */
 export function passwordProblem(password: string, context: PasswordContext): PasswordProblem | undefined {
   if (password.length < PASSWORD_MIN_LENGTH || password.length > PASSWORD_MAX_LENGTH) {
-    return { message: `Passwords are ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long` };
+    return {
+      message: `Passwords are ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`,
+      params: { problem: "length", min: PASSWORD_MIN_LENGTH, max: PASSWORD_MAX_LENGTH },
+    };
   }
   const local = context.email?.split("@")[0];
   const userInputs = [context.email, local, context.displayName, ...(context.displayName?.split(/\s+/) ?? [])].filter(
@@ -70,10 +86,20 @@ export function passwordProblem(password: string, context: PasswordContext): Pas
   );
   const { score, feedback } = strengthEstimator().check(password, userInputs);
   if (score >= PASSWORD_MIN_SCORE) return undefined;
-  const advice = [feedback.warning, ...feedback.suggestions].filter(Boolean).join(" ");
+  const texts = english!;
+  const advice: MessageRef[] = [
+    ...(feedback.warning
+      ? [{ key: `password.warning.${feedback.warning}`, fallback: texts.warnings[feedback.warning] }]
+      : []),
+    ...feedback.suggestions.map((s) => ({ key: `password.suggestion.${s}`, fallback: texts.suggestions[s] })),
+  ];
+  const warning = feedback.warning ? texts.warnings[feedback.warning] : null;
+  const suggestions = feedback.suggestions.map((s) => texts.suggestions[s]);
+  const englishAdvice = [warning, ...suggestions].filter(Boolean).join(" ");
   return {
-    message: `This password is too easy to guess${advice ? `: ${advice}` : ""}`,
-    details: { score, warning: feedback.warning || null, suggestions: feedback.suggestions },
+    message: `This password is too easy to guess${englishAdvice ? `: ${englishAdvice}` : ""}`,
+    details: { score, warning, suggestions },
+    params: { problem: "guessable", advice },
   };
 }
 

@@ -234,11 +234,7 @@ export class StreamService {
     rows.sort((a, b) => Number(a.id) - Number(b.id));
     chatMessages.inc(rows.length);
     let next = 0;
-    return batch.map((_, i) =>
-      mutes[i]
-        ? forbidden(`You are muted in this chat until ${new Date(mutes[i]!).toISOString()}`, "MUTED")
-        : rowToView(rows[next++]),
-    );
+    return batch.map((_, i) => (mutes[i] ? mutedUntil(new Date(mutes[i]!).toISOString()) : rowToView(rows[next++])));
   }
 
   /** Newest first; `before` is the id of the oldest message already seen. Deleted ones stay out. */
@@ -280,7 +276,11 @@ export class StreamService {
     if (stream.ownerId !== actor.userId) throw forbidden("Only the stream's owner mutes viewers");
     if (userId === actor.userId) throw new AppError(400, "SELF_MUTE", "You cannot mute yourself");
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_MUTE_MINUTES) {
-      throw new AppError(400, "INVALID_DURATION", `minutes must be a whole number from 1 to ${MAX_MUTE_MINUTES}`);
+      throw new AppError(
+        400,
+        "INVALID_DURATION",
+        `minutes must be a whole number from 1 to ${MAX_MUTE_MINUTES}`,
+      ).withParams({ field: "minutes", max: MAX_MUTE_MINUTES });
     }
     const until = Date.now() + minutes * 60_000;
     await this.presence.setex(this.muteKey(streamId, userId), String(until), minutes * 60);
@@ -357,3 +357,6 @@ function toMessageView(m: StreamMessage): StreamMessageView {
     createdAt: m.createdAt.toISOString(),
   };
 }
+
+const mutedUntil = (until: string) =>
+  forbidden(`You are muted in this chat until ${until}`, "MUTED").withParams({ until });

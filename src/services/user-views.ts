@@ -15,6 +15,8 @@ export interface UserSelfView extends UserPublicView {
   emailVerified: boolean;
   phone?: string;
   phoneVerified: boolean;
+  /** Preferred language for server texts (BCP 47), or null. */
+  locale: string | null;
 }
 
 export function toPublicView(user: User): UserPublicView {
@@ -34,5 +36,6 @@ export function toSelfView(user: User): UserSelfView {
     emailVerified: !!user.emailVerifiedAt,
     ...(user.phone ? { phone: user.phone } : {}),
     phoneVerified: !!user.phoneVerifiedAt,
+    locale: user.locale ?? null,
   };
 }

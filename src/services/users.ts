@@ -21,14 +21,19 @@ export class UserService {
     return canManage(viewer, id) ? toSelfView(user) : toPublicView(user);
   }
 
-  async update(actor: Principal, id: string, changes: { displayName?: string }): Promise<UserSelfView> {
+  async update(
+    actor: Principal,
+    id: string,
+    changes: { displayName?: string; locale?: string | null },
+  ): Promise<UserSelfView> {
     if (!canManage(actor, id)) throw forbidden("Only the user or an admin may edit this profile");
     const users = this.dataSource.getRepository(User);
     const user = await users.findOne({ where: { id } });
     if (!user || user.deletedAt) throw notFound("No such user", "USER_NOT_FOUND");
     if (changes.displayName !== undefined) user.displayName = changes.displayName;
+    if (changes.locale !== undefined) user.locale = changes.locale;
     const saved = await users.save(user);
-    await this.authState.invalidate(id); // rooms read display names from the auth cache
+    await this.authState.invalidate(id); // rooms and language negotiation read names and locales from the auth cache
     return toSelfView(saved);
   }
 
@@ -52,6 +57,7 @@ export class UserService {
           phone: null,
           emailVerifiedAt: null,
           phoneVerifiedAt: null,
+          locale: null,
           deletedAt: new Date(),
         },
       );

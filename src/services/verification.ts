@@ -42,7 +42,7 @@ export class VerificationService {
       const wait = Math.ceil((recent.createdAt.getTime() + CODE_RESEND_AFTER_SEC * 1000 - Date.now()) / 1000);
       throw new AppError(429, "CODE_RECENTLY_SENT", `A code was just sent; ask again in ${wait} s`, undefined, {
         "Retry-After": String(Math.max(1, wait)),
-      });
+      }).withParams({ seconds: wait });
     }
     const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
     await this.dataSource.transaction(async (m) => {

@@ -283,7 +283,9 @@ function validate(changes: WalletChange[]) {
   if (changes.length === 0) throw badRequest("EMPTY_CHANGE", "Nothing to apply");
   for (const c of changes) {
     if (!Number.isSafeInteger(c.delta) || c.delta === 0 || Math.abs(c.delta) > MAX_DELTA) {
-      throw badRequest("INVALID_AMOUNT", `Amounts are whole numbers from 1 to ${MAX_DELTA}`);
+      throw badRequest("INVALID_AMOUNT", `Amounts are whole numbers from 1 to ${MAX_DELTA}`).withParams({
+        max: MAX_DELTA,
+      });
     }
     if (!c.idempotencyKey) throw badRequest("IDEMPOTENCY_KEY_REQUIRED", "Every wallet change needs an idempotency key");
   }

@@ -13,6 +13,7 @@ import { CreateDomainEvents1795800000000 } from "./1795800000000-CreateDomainEve
 import { CreateAnalyticsOutbox1795810000000 } from "./1795810000000-CreateAnalyticsOutbox";
 import { CreateBadges1795820000000 } from "./1795820000000-CreateBadges";
 import { CreateDailyChallenges1795830000000 } from "./1795830000000-CreateDailyChallenges";
+import { CreateTranslations1795850000000 } from "./1795850000000-CreateTranslations";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   CreateAnalyticsOutbox1795810000000,
   CreateBadges1795820000000,
   CreateDailyChallenges1795830000000,
+  CreateTranslations1795850000000,
 ];

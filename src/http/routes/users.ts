@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Services } from "../../services";
 import type { Api } from "../api";
 import { principalOf, requireAuth } from "../auth-middleware";
-import { DisplayName, UserIdParams, UserSchema } from "../schemas";
+import { DisplayName, LanguageTag, UserIdParams, UserSchema } from "../schemas";
 
 /** /api/users/:id: profiles. */
 export function registerUserRoutes(api: Api, services: Services) {
@@ -31,7 +31,12 @@ export function registerUserRoutes(api: Api, services: Services) {
     security: ["bearer"],
     before: [signedIn],
     params: UserIdParams,
-    body: z.object({ displayName: DisplayName.optional() }),
+    body: z.object({
+      displayName: DisplayName.optional(),
+      locale: LanguageTag.nullable()
+        .optional()
+        .openapi({ description: "preferred language for server texts (BCP 47); null: negotiate per request" }),
+    }),
     responses: { 200: { description: "Updated profile", schema: UserSchema }, 403: { description: "Not yours" } },
     handler: async (req, res) => {
       res.json(await services.users.update(principalOf(req), req.valid.params.id, req.valid.body));
