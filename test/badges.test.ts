@@ -229,6 +229,19 @@ describe("badges", function () {
           repeatable: false,
         },
       );
+      const inSpanish = await t.fetch(`/api/users/${lucky.user.id}/badges`, {
+        headers: { "Accept-Language": "es-MX, en;q=0.5" },
+      });
+      assert.equal(inSpanish.headers.get("content-language"), "es");
+      assert.deepEqual(
+        ((await inSpanish.json()) as { badges: Array<{ name: string }> }).badges.map((b) => b.name).sort(),
+        ["Bajo cero", "Primera ronda"],
+      );
+      const german = (await (await t.fetch("/api/badges?lang=de")).json()) as {
+        badges: Array<{ id: string; name: string; description: string }>;
+      };
+      const golden = german.badges.find((b) => b.id === "golden-touch")!;
+      assert.deepEqual([golden.name, golden.description], ["Goldenes Händchen", "Triff 10 goldene Maulwürfe"]);
       assert.ok(!(await list(other.accessToken)).some((b) => b.id === "below-zero"), "not for others");
       assert.ok(!(await list()).some((b) => b.id === "below-zero"));
       const badges = await earned(lucky.user.id);

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { type ChallengeDefinition, ChallengeDays, chooseForDay } from "../src/services/challenge-days";
@@ -136,6 +137,16 @@ describe("daily challenges", () => {
           endsAt: endOfUtcDay(body.day).toISOString(),
         });
       }
+      // In French (Accept-Language): the shipped translations of the same challenges.
+      const french = await t.fetch("/api/challenges", {
+        headers: { ...bearer(user.accessToken), "Accept-Language": "fr-CA" },
+      });
+      assert.equal(french.headers.get("content-language"), "fr");
+      const fr = JSON.parse(fs.readFileSync("src/i18n/locales/fr.json", "utf8")) as Record<string, string>;
+      assert.deepEqual(
+        ((await french.json()) as { challenges: Array<{ title: string }> }).challenges.map((c) => c.title),
+        expected.map((d) => fr[`challenge.${d.id}.title`]),
+      );
       // Another process (a fresh instance) agrees.
       const other = await serviceOn(body.day).activeFor(body.day);
       assert.deepEqual(

@@ -1,4 +1,4 @@
-import type { BadgeService } from "./badges";
+import { type BadgeService, badgeTextKey } from "./badges";
 import type { DomainEventPayloads, DomainLog } from "./domain-log";
 import type { DomainEvents } from "./events";
 import { withTimeout } from "./unavailable";
@@ -20,7 +20,13 @@ export function registerBadgeNotices(log: DomainLog, badges: BadgeService, event
       const name = await badges.nameOf(m, badgeId);
       if (name === undefined) return;
       await withTimeout(
-        events.publish("user.notice", "all", { userId, type: "badge:awarded", message: { badgeId, name } }),
+        events.publish("user.notice", "all", {
+          userId,
+          type: "badge:awarded",
+          message: { badgeId, name },
+          // Each client gets the name in its own language.
+          texts: { name: { key: badgeTextKey(badgeId, "name"), fallback: name } },
+        }),
         PUBLISH_TIMEOUT_MS,
         "user notice publish",
       );

@@ -109,8 +109,17 @@ function toDefinition(r: BadgeRow): BadgeDefinition {
   };
 }
 
-function toView(r: BadgeRow): BadgeView {
-  const { id, name, description, icon, hidden, repeatable } = r;
+/** Renders a record's text in a language (`I18nService.recordText`); identity when none is wired. */
+export type RecordTexts = (lang: string | undefined, key: string, own: string) => string;
+const untranslated: RecordTexts = (_lang, _key, own) => own;
+
+/** The translation keys of a badge's texts (its record holds the default language's wording). */
+export const badgeTextKey = (id: string, field: "name" | "description") => `badge.${id}.${field}`;
+
+function toView(r: BadgeRow, texts: RecordTexts, lang: string | undefined): BadgeView {
+  const { id, icon, hidden, repeatable } = r;
+  const name = texts(lang, badgeTextKey(id, "name"), r.name);
+  const description = texts(lang, badgeTextKey(id, "description"), r.description);
   return { id, name, description, icon, reward: Number(r.reward), hidden, repeatable };
 }
 
@@ -135,11 +144,12 @@ export class BadgeService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: { now(): Date } = { now: () => new Date() },
+    private readonly texts: RecordTexts = untranslated,
   ) {}
 
-  /** Active definitions, hidden ones only when `viewerId` earned them. */
-  async list(viewerId?: string): Promise<BadgeView[]> {
-    return (await this.visibleTo(viewerId)).map(toView);
+  /** Active definitions, hidden ones only when `viewerId` earned them, with texts in `lang`. */
+  async list(viewerId?: string, lang?: string): Promise<BadgeView[]> {
+    return (await this.visibleTo(viewerId)).map((r) => toView(r, this.texts, lang));
   }
 
   async get(id: string): Promise<BadgeDefinition> {
@@ -208,7 +218,7 @@ export class BadgeService {
   /** A user's awards, newest first; `cursor` is the previous page's `nextCursor`. */
   async earned(
     userId: string,
-    opts: { limit: number; cursor?: string },
+    opts: { limit: number; cursor?: string; lang?: string },
   ): Promise<{ badges: EarnedBadge[]; nextCursor: string | null }> {
     const [user] = await this.dataSource.query(`SELECT 1 FROM users WHERE id = $1`, [userId]);
     if (!user) throw notFound("No such user", "USER_NOT_FOUND");
@@ -224,7 +234,7 @@ export class BadgeService {
     return {
       badges: page.map((r) => ({
         badgeId: r.badge_id,
-        name: r.name,
+        name: this.texts(opts.lang, badgeTextKey(r.badge_id, "name"), r.name),
         awardedAt: new Date(r.awarded_at).toISOString(),
         period: r.period,
         onChain: null,
@@ -234,7 +244,7 @@ export class BadgeService {
   }
 
   /** Progress towards every badge `userId` can see, in the period a new award would count for. */
-  async progress(userId: string): Promise<BadgeProgressView[]> {
+  async progress(userId: string, lang?: string): Promise<BadgeProgressView[]> {
     const today = utcDay(this.clock.now());
     const periods = ["all", today];
     const [badges, values, awards]: [
@@ -268,7 +278,7 @@ export class BadgeService {
       return [
         {
           badgeId: b.id,
-          name: b.name,
+          name: this.texts(lang, badgeTextKey(b.id, "name"), b.name),
           scope: criteria.scope,
           target: criteria.threshold,
           value,

@@ -32,7 +32,12 @@ export interface ChallengeServiceOptions {
   logger?: Pick<Logger, "warn">;
   /** Where each day's set comes from (default: pinned from the definitions); tests bring a fixed one. */
   days?: Pick<ChallengeDays, "forDay">;
+  /** Renders a definition's title and description in a language (`I18nService.recordText`). */
+  texts?: (lang: string | undefined, key: string, own: string) => string;
 }
+
+/** The translation keys of a challenge's texts (its definition holds the default language's wording). */
+export const challengeTextKey = (id: string, field: "title" | "description") => `challenge.${id}.${field}`;
 
 const ID_PATTERN = /^(\d{4}-\d{2}-\d{2})\.([a-z0-9][a-z0-9_-]{0,63})$/;
 /** Earlier days cannot have challenges; also keeps dates PostgreSQL rejects (year 0) out of queries. */
@@ -67,8 +72,9 @@ export class ChallengeService {
     return this.days.forDay(m, day, { pin: true });
   }
 
-  /** Today's challenges with the user's progress. */
-  async list(userId: string): Promise<{ day: string; challenges: ChallengeView[] }> {
+  /** Today's challenges with the user's progress, texts in `lang`. */
+  async list(userId: string, lang?: string): Promise<{ day: string; challenges: ChallengeView[] }> {
+    const texts = this.options.texts ?? ((_lang: string | undefined, _key: string, own: string) => own);
     const day = this.today();
     const active = await this.activeFor(day);
     const rows: Array<{ challenge_id: string; progress: number; completed_at: Date | null; claimed_at: Date | null }> =
@@ -85,8 +91,8 @@ export class ChallengeService {
         const row = byId.get(d.id);
         return {
           id: `${day}.${d.id}`,
-          title: d.title,
-          description: d.description,
+          title: texts(lang, challengeTextKey(d.id, "title"), d.title),
+          description: texts(lang, challengeTextKey(d.id, "description"), d.description),
           target: targetOf(d),
           progress: row?.progress ?? 0,
           completed: Boolean(row?.completed_at),
@@ -173,7 +179,7 @@ export class ChallengeService {
         const amount = contribution(definition, event);
         if (amount <= 0) continue;
         if (await advance(m, { userId, day, definition, amount, at: event.occurredAt })) {
-          this.notifyCompleted(userId, `${day}.${definition.id}`, definition.title);
+          this.notifyCompleted(userId, `${day}.${definition.id}`, definition);
         }
       }
     }
@@ -183,9 +189,16 @@ export class ChallengeService {
    * A push to the player's open rooms. Sent from inside the delivery (before its commit): a
    * delivery that then rolls back and runs again may push twice, which a notice tolerates.
    */
-  private notifyCompleted(userId: string, id: string, title: string): void {
+  private notifyCompleted(userId: string, id: string, definition: ChallengeDefinition): void {
+    const { title } = definition;
     this.options.events
-      ?.publish("user.notice", "all", { userId, type: "challenge:completed", message: { id, title } })
+      ?.publish("user.notice", "all", {
+        userId,
+        type: "challenge:completed",
+        message: { id, title },
+        // Each client gets the title in its own language.
+        texts: { title: { key: challengeTextKey(definition.id, "title"), fallback: title } },
+      })
       .catch((err) => this.options.logger?.warn({ err, userId, id }, "challenge:completed notice not published"));
   }
 }

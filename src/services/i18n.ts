@@ -120,6 +120,21 @@ export class I18nService {
     return fallback ?? key;
   }
 
+  /**
+   * A text kept on its own record and edited there by admins (a badge's name): the record holds
+   * the default language's wording; another language shows `key`'s translation when it has one
+   * (or its less specific form has), else the record's text.
+   */
+  recordText(lang: string | undefined, key: string, own: string): string {
+    const snapshot = this.current();
+    if (!snapshot || !lang) return own;
+    for (const code of this.chain(snapshot, lang)) {
+      if (code === snapshot.defaultCode) break;
+      if (snapshot.messages.get(code)?.has(key)) return this.text(code, key, undefined, own);
+    }
+    return own;
+  }
+
   private chain(snapshot: Snapshot, lang: string | undefined): string[] {
     const tags = lang ? fallbackTags(lang).filter((code) => snapshot.active.has(code)) : [];
     return [...new Set([...tags, snapshot.defaultCode])];

@@ -207,12 +207,15 @@ export function createServices(deps: ServiceDependencies): Services {
   });
   // Registered on every process before dispatch starts: an event gets a delivery per consumer known when recorded.
   registerAnalyticsConsumer(domainLog, analytics);
+  // Badge and challenge texts: the record's own wording in the default language, translations in the others.
+  const recordText = (lang: string | undefined, key: string, own: string) => i18n.recordText(lang, key, own);
   const challenges = new ChallengeService(dataSource, wallet, domainLog, {
+    texts: recordText,
     events,
     logger: deps.logger.child({ module: "challenges" }),
   });
   registerChallengeConsumer(domainLog, challenges);
-  const badges = new BadgeService(dataSource);
+  const badges = new BadgeService(dataSource, undefined, recordText);
   registerBadgeProgress(domainLog, new BadgeProgress(badges, wallet, domainLog));
   registerBadgeNotices(domainLog, badges, events);
   return {

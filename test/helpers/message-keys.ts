@@ -31,6 +31,7 @@ const CODE_ARGUMENT: Record<string, { index: number; fallback?: string }> = {
   unauthorized: { index: 1, fallback: "UNAUTHORIZED" },
   forbidden: { index: 1, fallback: "FORBIDDEN" },
   notFound: { index: 1, fallback: "NOT_FOUND" },
+  gone: { index: 0 },
   errorBody: { index: 1 },
   // WhackRoom's reply to a refused whack (counts the outcome, then sendError).
   refuse: { index: 1 },

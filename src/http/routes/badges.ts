@@ -94,7 +94,8 @@ export function registerBadgeRoutes(api: Api, services: Services) {
     security: ["bearer"],
     before: [optionalAuth(services.auth)],
     responses: { 200: { description: "Definitions", schema: z.object({ badges: z.array(BadgeSchema) }) } },
-    handler: async (req, res) => res.json({ badges: (await badges.list(req.principal?.userId)).map(toWire) }),
+    handler: async (req, res) =>
+      res.json({ badges: (await badges.list(req.principal?.userId, req.language)).map(toWire) }),
   });
 
   api.route({
@@ -163,7 +164,8 @@ export function registerBadgeRoutes(api: Api, services: Services) {
       },
       404: { description: "USER_NOT_FOUND" },
     },
-    handler: async (req, res) => res.json(await badges.earned(req.valid.params.id, req.valid.query)),
+    handler: async (req, res) =>
+      res.json(await badges.earned(req.valid.params.id, { ...req.valid.query, lang: req.language })),
   });
 
   api.route({
@@ -176,6 +178,6 @@ export function registerBadgeRoutes(api: Api, services: Services) {
     responses: {
       200: { description: "Progress", schema: z.object({ progress: z.array(ProgressSchema) }) },
     },
-    handler: async (req, res) => res.json({ progress: await badges.progress(principalOf(req).userId) }),
+    handler: async (req, res) => res.json({ progress: await badges.progress(principalOf(req).userId, req.language) }),
   });
 }

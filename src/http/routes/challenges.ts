@@ -40,7 +40,7 @@ export function registerChallengeRoutes(api: Api, services: Services) {
       },
     },
     handler: async (req, res) => {
-      res.json(await services.challenges.list(principalOf(req).userId));
+      res.json(await services.challenges.list(principalOf(req).userId, req.language));
     },
   });
 
