@@ -15,9 +15,11 @@ import { createRegistry } from "./openapi";
 import { createLimits } from "./limits";
 import { gateMatchmaking } from "./matchmake-gate";
 import { securityHeaders } from "./security-headers";
+import { mountWebClient } from "./web-client";
 import { registerAnalyticsRoutes } from "./routes/analytics";
 import { registerAssetRoutes } from "./routes/assets";
 import { registerAuthRoutes } from "./routes/auth";
+import { registerDemoRoutes } from "./routes/demo";
 import { registerGameRoutes } from "./routes/games";
 import { registerLeaderboardRoutes } from "./routes/leaderboards";
 import { registerMatchRoutes } from "./routes/matches";
@@ -80,6 +82,12 @@ export function configureHttp(app: Application, deps: HttpDependencies, server?:
   registerModerationRoutes(api, deps.services);
   registerAnalyticsRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [limits.auth] });
+  registerDemoRoutes(api, deps.services, config);
+  mountWebClient(api, {
+    development: config.NODE_ENV === "development",
+    publicUrlIsHttps: config.PUBLIC_URL?.startsWith("https:") ?? false,
+    logger: deps.logger,
+  });
 
   app.use(notFoundHandler);
   app.use(errorHandler);

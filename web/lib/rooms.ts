@@ -1,0 +1,23 @@
+import { Client, type Room } from "@colyseus/sdk";
+import { accessToken } from "./api";
+import { guarded, showError } from "./dom";
+
+/** A Colyseus client for this origin, signed in with the current access token. */
+export function colyseus(): Client {
+  const client = new Client(location.origin);
+  client.auth.token = accessToken() ?? "";
+  return client;
+}
+
+/** Room `error {code,message}` replies and unexpected closes go to the banner. */
+export function reportRoomErrors(room: Room<any, any>) {
+  room.onMessage("error", (e: { code: string; message?: string }) =>
+    showError({ code: e.code, message: e.message ?? e.code }),
+  );
+  room.onError((code, message) => showError({ code: String(code), message: message ?? `Room error ${code}` }));
+}
+
+/** Leaves a room if it is still open; never throws. */
+export function leave(room: Room<any, any> | undefined) {
+  if (room?.connection.isOpen) void guarded(() => room.leave());
+}
