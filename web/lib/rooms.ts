@@ -9,11 +9,16 @@ export function colyseus(): Client {
   return client;
 }
 
-/** Room `error {code,message}` replies and unexpected closes go to the banner. */
-export function reportRoomErrors(room: Room<any, any>) {
-  room.onMessage("error", (e: { code: string; message?: string }) =>
-    showError({ code: e.code, message: e.message ?? e.code }),
-  );
+/**
+ * Room `error {code,message}` replies and unexpected closes go to the banner;
+ * `game` codes are part of play (a miss) and go to `onGame` instead.
+ */
+export function reportRoomErrors(room: Room<any, any>, game: Record<string, (message: string) => void> = {}) {
+  room.onMessage("error", (e: { code: string; message?: string }) => {
+    const message = e.message ?? e.code;
+    if (game[e.code]) game[e.code](message);
+    else showError({ code: e.code, message });
+  });
   room.onError((code, message) => showError({ code: String(code), message: message ?? `Room error ${code}` }));
 }
 

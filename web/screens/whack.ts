@@ -61,6 +61,7 @@ export function whackScreen(root: HTMLElement) {
 
   const status = h("p", { id: "whack-status" }, "Starting a play session…");
   const score = h("p", { id: "whack-score" });
+  const note = h("p", { class: "muted", id: "whack-note" });
   const sprites = Array.from({ length: 9 }, () => h("span", { class: "sprite" }));
   const holes = sprites.map((sprite, hole) =>
     h(
@@ -90,6 +91,7 @@ export function whackScreen(root: HTMLElement) {
         status,
         score,
         h("div", { class: "board" }, ...holes),
+        note,
         h("div", { class: "row" }, ready, again),
         results,
       ),
@@ -144,11 +146,13 @@ export function whackScreen(root: HTMLElement) {
     const joined = await colyseus().create("whack", { mode: "solo", sessionToken }, WhackState);
     if (closed) return leave(joined);
     room = joined;
-    reportRoomErrors(joined);
+    const feedback = (message: string) => (note.textContent = message);
+    reportRoomErrors(joined, { MISS: feedback, ALREADY_HIT: feedback });
     joined.onStateChange(draw);
     joined.onMessage("pong", () => {});
     joined.onMessage("badge:awarded", (b: { name: string }) => results.append(h("p", {}, `Badge earned: ${b.name}`)));
     joined.onMessage("hit", (hit: { userId: string; points: number }) => {
+      note.textContent = hit.points > 0 ? `+${hit.points}` : `${hit.points}`;
       void (hit.points < 0 ? sounds.bomb : sounds.hit)?.play().catch(() => {});
     });
     joined.onMessage("round:end", (end: RoundEnd) => {
