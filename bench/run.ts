@@ -7,6 +7,7 @@ import { benchLeaderboard } from "./leaderboard";
 import { benchStartup } from "./startup";
 import { benchVideoChat } from "./videochat";
 import { benchWallet } from "./wallet";
+import { benchWeb } from "./web";
 import { benchWhack } from "./whack";
 
 /** `npm run bench`: every benchmark, printed and saved to bench/results/<name>.json. */
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   fanout: benchFanout,
   leaderboard: benchLeaderboard,
   whack: benchWhack,
+  web: benchWeb,
 };
 
 async function main() {
