@@ -129,7 +129,7 @@ export function watchScreen(root: HTMLElement, streamId: string) {
     joined.onMessage("chatDeleted", ({ id }: { id: string }) => void id);
     joined.onMessage("muted", ({ until }: { until: string }) => (status.textContent = `Muted until ${time(until)}`));
     joined.onMessage("tipReceived", (t: { fromDisplayName: string; amount: number; message?: string }) =>
-      line(`💰 ${t.fromDisplayName} tipped ${t.amount}${t.message ? `: ${t.message}` : ""}`, "tip"),
+      line(`${t.fromDisplayName} tipped ${t.amount}${t.message ? `: ${t.message}` : ""}`, "tip"),
     );
     joined.onMessage("userJoined", (u: { displayName: string }) => (status.textContent = `${u.displayName} joined`));
     joined.onMessage("userLeft", (u: { displayName: string }) => (status.textContent = `${u.displayName} left`));

@@ -75,12 +75,19 @@ export function videoScreen(root: HTMLElement) {
     rooms.push(q);
     reportRoomErrors(q);
     q.onMessage("moderation:action", (m: { reason: string }) => showError({ message: `Removed: ${m.reason}` }));
-    q.onStateChange((s) => (stage.textContent = `Waiting for someone… (${s.waiting} in this queue)`));
+    let matched = false;
+    q.onStateChange((s) => {
+      if (!matched) stage.textContent = `Waiting for someone… (${s.waiting} in this queue)`;
+    });
     fill(
       controls,
       button("Leave queue", () => (leave(q), reset())),
     );
-    q.onMessage("matched", (m: Matched) => void guarded(() => call(m, ice, relayOnly).finally(() => leave(q))));
+    q.onMessage("matched", (m: Matched) => {
+      matched = true;
+      leave(q); // the seat is ours; the queue would close its side shortly anyway
+      void guarded(() => call(m, ice, relayOnly));
+    });
   };
 
   const call = async (m: Matched, ice: RTCIceServer[], relayOnly: boolean) => {
@@ -98,6 +105,7 @@ export function videoScreen(root: HTMLElement) {
     );
     room.onMessage("session:start", (s: { endAt: number; role: Role }) => {
       stage.dataset.role = s.role;
+      stage.textContent = `In a call with ${m.peer.displayName}.`;
       peer = new CallPeer({
         role: s.role,
         iceServers: ice,
