@@ -140,7 +140,8 @@ export function whackScreen(root: HTMLElement) {
   };
 
   const newRound = async () => {
-    leave(room);
+    // The session sits in one whack room at a time: out of the old one before the next.
+    if (room?.connection.isOpen) await room.leave().catch(() => {});
     fill(results);
     again.hidden = true;
     const joined = await colyseus().create("whack", { mode: "solo", sessionToken }, WhackState);
