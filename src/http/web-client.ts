@@ -42,6 +42,8 @@ export function mountWebClient(api: Api, options: WebClientOptions) {
   const serve =
     (name: string): RequestHandler =>
     async (req, res) => {
+      // In development every page load rebuilds, so edits in web/ show on reload (the server does not watch them).
+      if (options.development && name === "index.html") built = undefined;
       let file: File | undefined;
       try {
         file = (await files()).get(name);

@@ -137,6 +137,7 @@ export function whackScreen(root: HTMLElement) {
             : "Round over";
     status.dataset.phase = s.phase;
     ready.disabled = s.phase !== "waiting";
+    ready.hidden = s.phase === "ended";
   };
 
   const newRound = async () => {
