@@ -127,6 +127,24 @@ describe("web client in a browser", function () {
   it("2. two browsers with fake cameras are matched, connect with decoded video, MATCH and chat", async () => {
     const { a, b } = await call("en", false);
     await screenshot(a, "video-call");
+    // Both sides renegotiate at once (an ICE restart each): perfect negotiation must not wedge the call.
+    const frames = (t: Tab) => t.page.getAttribute("#call-stats", "data-frames").then(Number);
+    const before = await Promise.all([a, b].map(frames));
+    await Promise.all([a, b].map((t) => t.page.click("#restart-ice")));
+    await Promise.all(
+      [a, b].map((t, i) =>
+        t.page.waitForFunction(
+          (seen) => {
+            const s = document.getElementById("call-stats")?.dataset;
+            return s?.connection === "connected" && Number(s.frames) > seen + 30;
+          },
+          before[i],
+          { timeout: 30_000 },
+        ),
+      ),
+    );
+    assert.deepEqual([...a.errors, ...b.errors], [], "no console errors");
+    for (const t of [a, b]) assert.equal(await t.page.isHidden("#error"), true, "no error shown");
     await a.page.click("#hang-up");
     await Promise.all([a, b].map((t) => t.page.click("#choose-match")));
     await Promise.all([a, b].map((t) => t.page.waitForSelector("#mutual")));

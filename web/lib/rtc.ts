@@ -115,6 +115,14 @@ export class CallPeer {
     return relayed;
   }
 
+  /**
+   * A fresh ICE negotiation (after a network change, or when the picture
+   * froze): either side may start one at any time, both at once included.
+   */
+  restart() {
+    this.pc.restartIce();
+  }
+
   close() {
     this.pc.close();
   }

@@ -118,6 +118,7 @@ export function videoScreen(root: HTMLElement) {
       fill(
         controls,
         button("Hang up", () => room.send("end"), { id: "hang-up" }),
+        button("Reconnect video", () => peer?.restart(), { id: "restart-ice" }),
       );
       timers.push(setInterval(() => void status(s.endAt), 500));
     });
