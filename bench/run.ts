@@ -8,6 +8,7 @@ import { benchLeaderboard } from "./leaderboard";
 import { benchStartup } from "./startup";
 import { benchVideoChat } from "./videochat";
 import { benchWallet } from "./wallet";
+import { benchWeb } from "./web";
 import { benchWhack } from "./whack";
 
 /** `npm run bench`: every benchmark, printed and saved to bench/results/<name>.json. */
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   leaderboard: benchLeaderboard,
   whack: benchWhack,
   events: benchEvents,
+  web: benchWeb,
 };
 
 async function main() {

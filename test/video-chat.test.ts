@@ -44,12 +44,16 @@ describe("video chat: queue, calls, double opt-in", () => {
     assert.equal(ma.callId, mb.callId);
     assert.deepEqual(ma.peer, { displayName: "Bob" }, "the peer is anonymous: a display name, no ids");
     assert.deepEqual(mb.peer, { displayName: "Ada" });
+    assert.deepEqual([ma.role, mb.role].sort(), ["answerer", "offerer"], "one offerer and one answerer per call");
 
     const ra = await sdkFor(t, a).consumeSeatReservation<any>(ma.seat);
     const startA = nextMessage(ra, "session:start");
     const rb = await sdkFor(t, b).consumeSeatReservation<any>(mb.seat);
-    const start = await startA;
+    const startB = nextMessage(rb, "session:start");
+    const [start, startOfB] = await Promise.all([startA, startB]);
     assert.equal(start.endAt - start.startAt, 3000, "CALL_DURATION_SEC");
+    assert.equal(start.role, ma.role, "session:start repeats each peer's own role");
+    assert.equal(startOfB.role, mb.role);
     await waitFor(() => rb.state.phase === "live", "phase live");
     try {
       const ownEchoes = collect(ra, "offer");

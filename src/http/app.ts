@@ -16,11 +16,13 @@ import { negotiateLanguage, userLanguage } from "./language";
 import { createLimits } from "./limits";
 import { gateMatchmaking } from "./matchmake-gate";
 import { securityHeaders } from "./security-headers";
+import { mountWebClient } from "./web-client";
 import { registerAnalyticsRoutes } from "./routes/analytics";
 import { registerAssetRoutes } from "./routes/assets";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerChallengeRoutes } from "./routes/challenges";
 import { registerBadgeRoutes } from "./routes/badges";
+import { registerDemoRoutes } from "./routes/demo";
 import { registerGameRoutes } from "./routes/games";
 import { registerI18nRoutes } from "./routes/i18n";
 import { registerLeaderboardRoutes } from "./routes/leaderboards";
@@ -89,6 +91,12 @@ export function configureHttp(app: Application, deps: HttpDependencies, server?:
   registerBadgeRoutes(api, deps.services);
   registerI18nRoutes(api, deps.services);
   mountMonitor(api, deps.services.auth, { secure: config.isProduction, before: [limits.auth] });
+  registerDemoRoutes(api, deps.services, config);
+  mountWebClient(api, {
+    development: config.NODE_ENV === "development",
+    publicUrlIsHttps: config.PUBLIC_URL?.startsWith("https:") ?? false,
+    logger: deps.logger,
+  });
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -10,7 +10,7 @@ import { onRedisDataLoss } from "./reannounce";
 import { authenticateRoomClient, joinCheck, type RoomAuth } from "./auth";
 import { moderationNotice, sendError, unknownMessage } from "./messages";
 import { MatchQueueState } from "./schema/MatchQueueState";
-import type { CallOptions } from "./VideoCallRoom";
+import { type CallOptions, callRole } from "./VideoCallRoom";
 import { roomServices } from "./services";
 
 interface QueueAuth extends RoomAuth {
@@ -37,7 +37,7 @@ const CLOCK_MARGIN_MS = 5_000;
  * order and is paired the moment a compatible user arrives: no polling
  * cycle, unlike Colyseus's QueueRoom. On pairing, the queue records the call,
  * creates its `video_call` room, reserves a seat there for each user and
- * sends it as `matched {callId, seat, peer}`.
+ * sends it as `matched {callId, seat, peer, role}` (user A makes the WebRTC offer).
  */
 export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Bucket }> {
   state = new MatchQueueState();
@@ -141,7 +141,13 @@ export class MatchQueueRoom extends Room<{ state: MatchQueueState; metadata: Buc
       const sentAt = Date.now();
       for (const [i, w] of [a, b].entries()) {
         const peer = i === 0 ? b : a;
-        w.client.send("matched", { callId: call.callId, seat: seats[i], peer: { displayName: peer.auth.displayName } });
+        const role = callRole(call, w.auth.userId);
+        w.client.send("matched", {
+          callId: call.callId,
+          seat: seats[i],
+          peer: { displayName: peer.auth.displayName },
+          role,
+        });
         matchLatency.observe((sentAt - w.auth.arrivedAt) / 1000);
         this.release(w);
       }

@@ -221,7 +221,14 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     if (!started.ok) return this.endEarly(started.reason);
     const durationMs = this.calls.timings.durationSec * 1000;
     Object.assign(this.state, { phase: "live", startAt: now.getTime(), endAt: now.getTime() + durationMs });
-    this.broadcast("session:start", { startAt: this.state.startAt, endAt: this.state.endAt });
+    // Per client: each learns its own WebRTC role (the same one `matched` gave it).
+    for (const [userId, client] of this.present) {
+      client.send("session:start", {
+        startAt: this.state.startAt,
+        endAt: this.state.endAt,
+        role: callRole(this.call, userId),
+      });
+    }
     this.timer = this.clock.setTimeout(() => this.serial.post(() => this.finishTalk("completed")), durationMs);
   }
 
@@ -300,3 +307,14 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
 }
 
 const userOf = (client: Client) => (client.auth as RoomAuth).userId;
+
+export type CallRole = "offerer" | "answerer";
+
+/**
+ * Who creates the WebRTC offer: user A, always, so the role never changes
+ * during a call (a reconnecting peer keeps it). The answerer is the polite
+ * peer of perfect negotiation.
+ */
+export function callRole(call: { userA: string }, userId: string): CallRole {
+  return userId === call.userA ? "offerer" : "answerer";
+}

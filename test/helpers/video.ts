@@ -7,6 +7,7 @@ export interface Matched {
   callId: string;
   seat: any;
   peer: { displayName: string };
+  role: "offerer" | "answerer";
 }
 
 /** A fresh bucket per test, so queues left by other tests never interfere. */

@@ -1,0 +1,97 @@
+import { api, ApiError, currentUser } from "../lib/api";
+import { button, fill, guarded, h } from "../lib/dom";
+
+interface Badge {
+  id: string;
+  name: string;
+  description: string;
+  icon: string;
+  reward: number;
+}
+
+interface Challenge {
+  id: string;
+  title: string;
+  description: string;
+  target: number;
+  progress: number;
+  completed: boolean;
+  claimed: boolean;
+  reward: number;
+  endsAt: string;
+}
+
+/** A feature this server does not offer (yet) answers 404: shown as "not available", not as an error. */
+async function optional<T>(path: string, key: string): Promise<T[] | undefined> {
+  try {
+    // A bare list or one wrapped under its name: both read the same.
+    const body = await api<T[] | Record<string, T[]>>(path);
+    return Array.isArray(body) ? body : (body[key] ?? []);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && err.code === "NOT_FOUND") return undefined;
+    throw err;
+  }
+}
+
+/** Badges (earned and to earn) and today's challenges with their claim button. */
+export function progressScreen(root: HTMLElement) {
+  const badges = h("ul", { class: "log", id: "badges" });
+  const challenges = h("ul", { class: "log", id: "challenges" });
+  root.append(
+    h("section", {}, h("h2", {}, "Today's challenges"), challenges),
+    h("section", {}, h("h2", {}, "Badges"), badges),
+  );
+
+  const loadChallenges = async () => {
+    const today = await optional<Challenge>("/api/challenges", "challenges");
+    if (!today)
+      return fill(
+        challenges,
+        h("li", { class: "muted", "data-unavailable": true }, "Challenges are not available on this server."),
+      );
+    if (!today.length) return fill(challenges, h("li", { class: "muted" }, "No challenges today."));
+    fill(
+      challenges,
+      ...today.map((c) =>
+        h(
+          "li",
+          {},
+          `${c.title}: ${c.description} (${Math.min(c.progress, c.target)}/${c.target}, ${c.reward} tokens) `,
+          c.claimed
+            ? h("span", { class: "muted" }, "claimed")
+            : button(
+                "Claim",
+                async () => {
+                  await api(`/api/challenges/${c.id}/claim`, { method: "POST" });
+                  await loadChallenges();
+                },
+                { disabled: !c.completed },
+              ),
+        ),
+      ),
+    );
+  };
+
+  void guarded(loadChallenges);
+  void guarded(async () => {
+    const all = await optional<Badge>("/api/badges", "badges");
+    if (!all)
+      return fill(
+        badges,
+        h("li", { class: "muted", "data-unavailable": true }, "Badges are not available on this server."),
+      );
+    const mine = `/api/users/${currentUser()!.id}/badges`;
+    const earned = (await optional<{ badgeId: string; awardedAt: string }>(mine, "badges")) ?? [];
+    const got = new Map(earned.map((b) => [b.badgeId, b.awardedAt]));
+    fill(
+      badges,
+      ...all.map((b) =>
+        h(
+          "li",
+          { class: got.has(b.id) ? "me" : "muted" },
+          `${b.icon} ${b.name}: ${b.description}${got.has(b.id) ? ` · earned ${new Date(got.get(b.id)!).toLocaleDateString()}` : ` · ${b.reward} tokens`}`,
+        ),
+      ),
+    );
+  });
+}
