@@ -95,13 +95,6 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/**
- * Requests the client is allowed to see fail: optional features a server may
- * not offer answer 404 and are shown as "not available" (Chromium logs every
- * failed request as a console error, which is what this list is for).
- */
-const OPTIONAL_FEATURES = [/\/api\/badges$/, /\/api\/challenges$/, /\/api\/users\/[^/]+\/badges$/];
-
 export interface Tab {
   page: Page;
   context: BrowserContext;
@@ -115,9 +108,7 @@ export async function openTab(browser: Browser, baseUrl: string): Promise<Tab> {
   const errors: string[] = [];
   page.on("console", (m) => {
     if (m.type() !== "error") return;
-    const url = m.location().url ?? "";
-    if (/status of 404/.test(m.text()) && OPTIONAL_FEATURES.some((re) => re.test(url))) return;
-    errors.push(`${m.text()} (${url})`);
+    errors.push(`${m.text()} (${m.location().url ?? ""})`);
   });
   page.on("pageerror", (err) => errors.push(`uncaught: ${err.message}`));
   await page.goto("/");

@@ -1,4 +1,4 @@
-import { api, ApiError, currentUser } from "../lib/api";
+import { api, currentUser } from "../lib/api";
 import { button, fill, guarded, h } from "../lib/dom";
 
 interface Badge {
@@ -21,18 +21,6 @@ interface Challenge {
   endsAt: string;
 }
 
-/** A feature this server does not offer (yet) answers 404: shown as "not available", not as an error. */
-async function optional<T>(path: string, key: string): Promise<T[] | undefined> {
-  try {
-    // A bare list or one wrapped under its name: both read the same.
-    const body = await api<T[] | Record<string, T[]>>(path);
-    return Array.isArray(body) ? body : (body[key] ?? []);
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404 && err.code === "NOT_FOUND") return undefined;
-    throw err;
-  }
-}
-
 /** Badges (earned and to earn) and today's challenges with their claim button. */
 export function progressScreen(root: HTMLElement) {
   const badges = h("ul", { class: "log", id: "badges" });
@@ -43,12 +31,7 @@ export function progressScreen(root: HTMLElement) {
   );
 
   const loadChallenges = async () => {
-    const today = await optional<Challenge>("/api/challenges", "challenges");
-    if (!today)
-      return fill(
-        challenges,
-        h("li", { class: "muted", "data-unavailable": true }, "Challenges are not available on this server."),
-      );
+    const { challenges: today } = await api<{ challenges: Challenge[] }>("/api/challenges");
     if (!today.length) return fill(challenges, h("li", { class: "muted" }, "No challenges today."));
     fill(
       challenges,
@@ -74,14 +57,9 @@ export function progressScreen(root: HTMLElement) {
 
   void guarded(loadChallenges);
   void guarded(async () => {
-    const all = await optional<Badge>("/api/badges", "badges");
-    if (!all)
-      return fill(
-        badges,
-        h("li", { class: "muted", "data-unavailable": true }, "Badges are not available on this server."),
-      );
+    const { badges: all } = await api<{ badges: Badge[] }>("/api/badges");
     const mine = `/api/users/${currentUser()!.id}/badges`;
-    const earned = (await optional<{ badgeId: string; awardedAt: string }>(mine, "badges")) ?? [];
+    const { badges: earned } = await api<{ badges: Array<{ badgeId: string; awardedAt: string }> }>(mine);
     const got = new Map(earned.map((b) => [b.badgeId, b.awardedAt]));
     fill(
       badges,
