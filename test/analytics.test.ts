@@ -560,6 +560,29 @@ describe("analytics outbox", function () {
     assert.equal(await queued("mixpanel"), 1);
   });
 
+  it("a backlog larger than one pass (GA4: one request per user) is sent on at once, not a pass per poll", async () => {
+    const s = new AnalyticsService(t.app.dataSource, [providers.ga4()], {
+      idSecret: SECRET,
+      maxRows: 1_000,
+      retryBaseMs: 1_000,
+      pollMs: 10 * 60_000, // a pass per poll would leave all but the first 20 users queued here
+    });
+    const users = Array.from({ length: 70 }, () => randomUUID());
+    await track(
+      s,
+      users.map((userId) => event({ userId })),
+    );
+    s.start();
+    try {
+      const deadline = Date.now() + 20_000;
+      while ((await queued("ga4")) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await s.stop();
+    }
+    assert.equal(await queued("ga4"), 0, "every user's event sent in consecutive passes");
+    assert.equal(fake.received.ga4.length, 70);
+  });
+
   it("GET /api/analytics/status: admin only, numbers per provider", async () => {
     const s = service([providers.mixpanel(), providers.plausible()]);
     await track(s, [event(), event(), event({ client: { ip: "192.0.2.1", userAgent: "UA" } })]);

@@ -141,11 +141,14 @@ export class AnalyticsService {
   private schedule(p: AnalyticsProvider, delayMs: number) {
     if (this.stopped) return;
     const timer = setTimeout(() => {
-      const run = this.drain(p.name)
+      let more = false;
+      const run = this.drainPass(p.name)
+        .then((pass) => void (more = pass.more))
         .catch((err) => this.options.logger?.error({ err, provider: p.name }, "analytics send loop failed"))
         .finally(() => {
           this.running.delete(run);
-          this.schedule(p, this.options.pollMs ?? 2_000);
+          // A backlog (the pass stopped at its bound) goes on at once; otherwise the next poll.
+          this.schedule(p, more ? 0 : (this.options.pollMs ?? 2_000));
         });
       this.running.add(run);
     }, delayMs);
@@ -155,11 +158,17 @@ export class AnalyticsService {
 
   /** Trims the provider's outbox to its bound, then sends due batches until none is left (bounded). */
   async drain(name: AnalyticsProviderName): Promise<DrainResult> {
+    return (await this.drainPass(name)).result;
+  }
+
+  /** One drain; `more` when it stopped at its bound with batches possibly still due. */
+  private async drainPass(name: AnalyticsProviderName): Promise<{ result: DrainResult; more: boolean }> {
     const provider = this.providers.find((p) => p.name === name);
     const total: DrainResult = { sent: 0, failed: 0, retried: 0, dropped: 0 };
-    if (!provider) return total;
+    if (!provider) return { result: total, more: false };
     total.dropped = await this.trim(name);
-    for (let i = 0; i < MAX_BATCHES_PER_DRAIN; i++) {
+    let batches = 0;
+    for (; batches < MAX_BATCHES_PER_DRAIN; batches++) {
       const r = await this.sendBatch(provider);
       if (!r) break;
       total.sent += r.sent;
@@ -171,7 +180,9 @@ export class AnalyticsService {
       [name],
     );
     analyticsQueued.set({ provider: name }, queued);
-    return total;
+    // Only retries in the pass: they are not due yet, so waiting for the poll is right.
+    const more = batches === MAX_BATCHES_PER_DRAIN && total.sent + total.failed > 0;
+    return { result: total, more };
   }
 
   /** Every enabled provider's drain. */
