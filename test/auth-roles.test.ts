@@ -191,6 +191,19 @@ describe("roles, admin and brute force", () => {
     assert.equal((await me(admin.accessToken)).status, 200, "an unchanged admin keeps its sessions");
   });
 
+  it("two processes starting at once with a new ADMIN_EMAIL both start; one admin account", async () => {
+    const { app } = await testApp();
+    const email = uniqueEmail("admin");
+    const password = remember(`Admin-${Date.now()}-pw`);
+    await Promise.all([
+      app.services.users.ensureAdmin(email, password),
+      app.services.users.ensureAdmin(email, password),
+    ]);
+    assert.deepEqual(await app.dataSource.query(`SELECT role FROM users WHERE email = $1`, [email]), [
+      { role: "admin" },
+    ]);
+  });
+
   it("role changes take effect on the next request", async () => {
     const { app, fetch } = await testApp();
     const user = await register();

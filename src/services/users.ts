@@ -2,7 +2,7 @@ import type { DataSource } from "typeorm";
 import { User } from "../entities";
 import type { AuthService, Principal } from "./auth";
 import type { AuthStateCache } from "./auth-state";
-import { forbidden, notFound } from "./errors";
+import { forbidden, isUniqueViolation, notFound } from "./errors";
 import { hashPassword, verifyPassword } from "./passwords";
 import { toPublicView, toSelfView, type UserPublicView, type UserSelfView } from "./user-views";
 
@@ -67,20 +67,26 @@ export class UserService {
   }
 
   /** Creates or updates the operator account from ADMIN_EMAIL / ADMIN_PASSWORD. */
-  async ensureAdmin(email: string, password: string): Promise<void> {
+  async ensureAdmin(email: string, password: string, retried = false): Promise<void> {
     const normalized = email.trim().toLowerCase();
     const users = this.dataSource.getRepository(User);
     const existing = await users.findOne({ where: { email: normalized } });
     if (!existing) {
-      await users.save(
-        users.create({
-          email: normalized,
-          passwordHash: await hashPassword(password),
-          displayName: "Admin",
-          role: "admin",
-        }),
-      );
-      return;
+      try {
+        await users.save(
+          users.create({
+            email: normalized,
+            passwordHash: await hashPassword(password),
+            displayName: "Admin",
+            role: "admin",
+          }),
+        );
+        return;
+      } catch (err) {
+        // Another process starting at the same moment created it first: check that one instead.
+        if (isUniqueViolation(err) && !retried) return this.ensureAdmin(email, password, true);
+        throw err;
+      }
     }
     const passwordMatches = !!existing.passwordHash && (await verifyPassword(existing.passwordHash, password)).ok;
     if (passwordMatches && existing.role === "admin" && !existing.deletedAt) return;
