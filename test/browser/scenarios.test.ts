@@ -212,7 +212,11 @@ describe("web client in a browser", function () {
     for (const [name, ready] of screens) {
       await go(t, name);
       await t.page.waitForSelector(ready);
-      if (name === "progress") await t.page.waitForSelector("#badges li");
+      if (name === "progress") {
+        await t.page.waitForSelector("#badges li");
+        assert.equal(await t.page.locator("#challenges li").count(), 3, "today's three challenges");
+        assert.match((await t.page.locator("#badges").textContent()) ?? "", /First round/);
+      }
       await screenshot(t, name);
     }
     await go(t, "games");
