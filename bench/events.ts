@@ -85,7 +85,12 @@ async function startProviders() {
     child.once("exit", (code) => reject(new Error(`fake providers exited ${code}`)));
   });
   const received = async (reset = false): Promise<Received> =>
-    (await fetch(`http://127.0.0.1:${PORTS.control}/${reset ? "reset" : "received"}`)).json();
+    // A fresh connection each time: a pooled one the server closed while idle fails the request.
+    (
+      await fetch(`http://127.0.0.1:${PORTS.control}/${reset ? "reset" : "received"}`, {
+        headers: { connection: "close" },
+      })
+    ).json();
   return { child, url, received };
 }
 

@@ -103,24 +103,25 @@ export class AnalyticsService {
     if (targets.length === 0) return;
     const distinctId = e.userId === undefined ? null : pseudonymousId(this.options.idSecret, e.userId);
     const properties = JSON.stringify(scrubProperties(e.properties));
-    for (const p of targets) {
-      const client = p.name === "plausible" ? e.client : undefined;
-      await m.query(
-        `INSERT INTO analytics_events (provider, name, distinct_id, insert_id, occurred_at, properties, client_ip, client_user_agent, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $5)
-         ON CONFLICT (provider, insert_id) DO NOTHING`,
-        [
-          p.name,
-          e.name.slice(0, 128),
-          distinctId,
-          e.insertId.slice(0, 200),
-          e.occurredAt,
-          properties,
-          client?.ip.slice(0, 64) ?? null,
-          client?.userAgent.slice(0, 512) ?? null,
-        ],
-      );
-    }
+    // Only Plausible takes the client's address and agent.
+    const client = (p: AnalyticsProvider) => (p.name === "plausible" ? e.client : undefined);
+    // One statement for every provider: this runs in the caller's transaction (a domain-event delivery).
+    await m.query(
+      `INSERT INTO analytics_events (provider, name, distinct_id, insert_id, occurred_at, properties, client_ip, client_user_agent, next_attempt_at)
+       SELECT t.provider, $2, $3, $4, $5, $6::jsonb, t.ip, t.agent, $5
+         FROM unnest($1::text[], $7::text[], $8::text[]) AS t(provider, ip, agent)
+       ON CONFLICT (provider, insert_id) DO NOTHING`,
+      [
+        targets.map((p) => p.name),
+        e.name.slice(0, 128),
+        distinctId,
+        e.insertId.slice(0, 200),
+        e.occurredAt,
+        properties,
+        targets.map((p) => client(p)?.ip.slice(0, 64) ?? null),
+        targets.map((p) => client(p)?.userAgent.slice(0, 512) ?? null),
+      ],
+    );
   }
 
   /** Starts one sender loop per enabled provider. */

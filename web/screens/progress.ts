@@ -21,10 +21,12 @@ interface Challenge {
   endsAt: string;
 }
 
+const tokens = (n: number) => (n === 1 ? "1 token" : `${n} tokens`);
+
 /** Badges (earned and to earn) and today's challenges with their claim button. */
 export function progressScreen(root: HTMLElement) {
-  const badges = h("ul", { class: "log", id: "badges" });
-  const challenges = h("ul", { class: "log", id: "challenges" });
+  const badges = h("ul", { class: "list", id: "badges" });
+  const challenges = h("ul", { class: "list", id: "challenges" });
   root.append(
     h("section", {}, h("h2", {}, "Today's challenges"), challenges),
     h("section", {}, h("h2", {}, "Badges"), badges),
@@ -39,7 +41,7 @@ export function progressScreen(root: HTMLElement) {
         h(
           "li",
           {},
-          `${c.title}: ${c.description} (${Math.min(c.progress, c.target)}/${c.target}, ${c.reward} tokens) `,
+          `${c.title}: ${c.description} (${Math.min(c.progress, c.target)}/${c.target}, ${tokens(c.reward)}) `,
           c.claimed
             ? h("span", { class: "muted" }, "claimed")
             : button(
@@ -67,7 +69,7 @@ export function progressScreen(root: HTMLElement) {
         h(
           "li",
           { class: got.has(b.id) ? "me" : "muted" },
-          `${b.icon} ${b.name}: ${b.description}${got.has(b.id) ? ` · earned ${new Date(got.get(b.id)!).toLocaleDateString()}` : ` · ${b.reward} tokens`}`,
+          `${b.name}: ${b.description}${got.has(b.id) ? ` · earned ${new Date(got.get(b.id)!).toLocaleDateString()}` : ` · ${tokens(b.reward)}`}`,
         ),
       ),
     );
