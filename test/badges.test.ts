@@ -10,7 +10,7 @@ import {
 import { utcDay } from "../src/services/progress-rules";
 import { ADMIN, type TestApp, testApp } from "./helpers/app";
 import { type Account, bearer, json, login, register, registerVerified } from "./helpers/users";
-import { chatter, leaveAll, liveCall, nextMessage, waitFor } from "./helpers/video";
+import { chatter, endAndMatch, leaveAll, liveCall, waitFor } from "./helpers/video";
 import { playSoloRound } from "./helpers/whack";
 
 const DAY_MS = 86_400_000;
@@ -533,14 +533,7 @@ describe("badges", function () {
       const b = await chatter(t, "Bo");
       const { ra, rb } = await liveCall(t, a, b);
       try {
-        const ended = nextMessage(ra, "session:end");
-        rb.send("end");
-        await ended;
-        await waitFor(() => ra.state.phase === "choosing", "phase choosing");
-        const mutual = nextMessage(ra, "match:mutual");
-        ra.send("choice", { choice: "MATCH" });
-        rb.send("choice", { choice: "MATCH" });
-        await mutual;
+        await endAndMatch(ra, rb);
       } finally {
         await leaveAll(ra, rb);
       }

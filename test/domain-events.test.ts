@@ -7,7 +7,7 @@ import { type DomainEvent, type DomainEventHandler, type DomainEventType, Domain
 import type { WhackMole } from "../src/services/whack";
 import { testApp, type TestApp } from "./helpers/app";
 import { type Account, bearer, json, login, register } from "./helpers/users";
-import { chatter, leaveAll, liveCall, nextMessage, waitFor } from "./helpers/video";
+import { chatter, endAndMatch, leaveAll, liveCall, waitFor } from "./helpers/video";
 import { checkoutEvent, deliver, fund } from "./helpers/wallet";
 
 /** Far enough ahead that every retry is due (the dispatcher's `now` is a parameter: no sleeping). */
@@ -136,14 +136,7 @@ describe("domain events: recorded with their change, delivered once per consumer
       const b = await chatter(t, "Ben");
       const { callId, ra, rb } = await liveCall(t, a, b);
       try {
-        const ended = nextMessage(ra, "session:end");
-        rb.send("end");
-        await ended;
-        await waitFor(() => ra.state.phase === "choosing", "phase choosing");
-        const mutual = nextMessage(ra, "match:mutual");
-        ra.send("choice", { choice: "MATCH" });
-        rb.send("choice", { choice: "MATCH" });
-        const { matchId } = await mutual;
+        const { matchId } = await endAndMatch(ra, rb);
         await eventually(() => about("match_made", a.user.id).length >= 1, "match_made");
         await waitUntilDelivered();
         const started = about("call_started", a.user.id);

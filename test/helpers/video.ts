@@ -81,3 +81,15 @@ export async function waitFor(predicate: () => boolean, what: string, timeoutMs 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Ends a live call from `rb`'s side, then both choose MATCH; resolves with `ra`'s `match:mutual`. */
+export async function endAndMatch(ra: Room, rb: Room): Promise<{ matchId: string }> {
+  const ended = nextMessage(ra, "session:end");
+  rb.send("end");
+  await ended;
+  await waitFor(() => ra.state.phase === "choosing", "phase choosing");
+  const mutual = nextMessage<{ matchId: string }>(ra, "match:mutual");
+  ra.send("choice", { choice: "MATCH" });
+  rb.send("choice", { choice: "MATCH" });
+  return mutual;
+}
