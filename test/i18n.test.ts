@@ -14,7 +14,8 @@ interface Language {
 
 /** A fresh language tag: ISO 639 reserves `qaa`–`qtz` for local use, so none is ever shipped. */
 const letters = (n: number) => [...randomBytes(n)].map((b) => String.fromCharCode(97 + (b % 26))).join("");
-const freshCode = () => `q${letters(2)}-${letters(2).toUpperCase()}`;
+/** A private-use language with a random region, in canonical form (a region such as `UK` is an alias of `GB`). */
+const freshCode = () => Intl.getCanonicalLocales(`q${letters(2)}-${letters(2).toUpperCase()}`)[0];
 
 describe("translations", () => {
   let t: TestApp;
