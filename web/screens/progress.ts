@@ -1,25 +1,11 @@
 import { api, currentUser } from "../lib/api";
 import { button, fill, guarded, h } from "../lib/dom";
+import type { BadgeView } from "../../src/services/badges";
+import type { ChallengeView } from "../../src/services/challenges";
 
-interface Badge {
-  id: string;
-  name: string;
-  description: string;
-  icon: string;
-  reward: number;
-}
-
-interface Challenge {
-  id: string;
-  title: string;
-  description: string;
-  target: number;
-  progress: number;
-  completed: boolean;
-  claimed: boolean;
-  reward: number;
-  endsAt: string;
-}
+// The server's own view shapes (types only: nothing from src is bundled).
+type Badge = Pick<BadgeView, "id" | "name" | "description" | "icon" | "reward">;
+type Challenge = ChallengeView;
 
 const tokens = (n: number) => (n === 1 ? "1 token" : `${n} tokens`);
 
