@@ -24,6 +24,10 @@ const optionalString = z
 const secret = optionalString.refine((s) => s === undefined || s.length >= 32, {
   message: "must be at least 32 characters",
 });
+/** Agora app ids and certificates are 32 hex digits (agora-token refuses anything else). */
+const agoraKey = optionalString.refine((s) => s === undefined || /^[0-9a-fA-F]{32}$/.test(s), {
+  message: "must be 32 hexadecimal digits",
+});
 const url = (protocols: string[]) =>
   optionalString.refine((s) => s === undefined || (URL.canParse(s) && protocols.includes(new URL(s).protocol)), {
     message: `must be a URL (${protocols.join(" or ")})`,
@@ -81,6 +85,9 @@ const envSchema = z.object({
   HIVE_API_URL: url(["http:", "https:"]),
   HIVE_API_KEY: optionalString,
   TURN_SHARED_SECRET: optionalString,
+  /** Agora project credentials (32 hex digits each); both set = calls also get Agora RTC/RTM tokens. */
+  AGORA_APP_ID: agoraKey,
+  AGORA_APP_CERTIFICATE: agoraKey,
   TURN_URIS: csv.default([]),
   TURN_TTL_SEC: seconds.default(3600),
   MATCH_REGIONS: csv
@@ -184,6 +191,10 @@ export const ENV_DOCS = {
   HIVE_WEBHOOK_SECRET: { meaning: "verifies `X-Hive-Signature` on `/api/webhooks/hive` (AI moderation)" },
   HIVE_API_URL: { meaning: "call starts are announced to the moderation provider here; unset = off" },
   HIVE_API_KEY: { meaning: "bearer token sent to `HIVE_API_URL`" },
+  AGORA_APP_ID: { meaning: "Agora project app id; with `AGORA_APP_CERTIFICATE`, `session:start` carries Agora tokens" },
+  AGORA_APP_CERTIFICATE: {
+    meaning: "Agora app certificate (primary): signs the RTC and RTM tokens handed to call peers",
+  },
   TURN_SHARED_SECRET: { meaning: "coturn `use-auth-secret` key; unset = `503 TURN_NOT_CONFIGURED`" },
   TURN_URIS: { meaning: "comma-separated `turn:`/`turns:` URIs handed out with credentials" },
   TURN_TTL_SEC: { meaning: "TURN credential lifetime" },
@@ -283,6 +294,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : []),
     ];
     if (missing.length) throw new ConfigError(`Invalid environment:\n${missing.map((m) => `  ${m}`).join("\n")}`);
+  }
+  if (!e.AGORA_APP_ID !== !e.AGORA_APP_CERTIFICATE) {
+    throw new ConfigError("Invalid environment:\n  AGORA_APP_ID, AGORA_APP_CERTIFICATE: set both or neither");
   }
   if (e.ADMIN_EMAIL && !e.ADMIN_PASSWORD) {
     throw new ConfigError("Invalid environment:\n  ADMIN_PASSWORD: required when ADMIN_EMAIL is set");

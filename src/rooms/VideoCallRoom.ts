@@ -227,9 +227,21 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
         startAt: this.state.startAt,
         endAt: this.state.endAt,
         role: callRole(this.call, userId),
+        ...this.agoraFor(userId),
       });
     }
     this.timer = this.clock.setTimeout(() => this.serial.post(() => this.finishTalk("completed")), durationMs);
+  }
+
+  /** `{agora}` for session:start when calls run on Agora; a token that cannot be built leaves the call on our relay. */
+  private agoraFor(userId: string) {
+    try {
+      const agora = this.calls.agoraCredentials(this.call, userId);
+      return agora ? { agora } : {};
+    } catch (err) {
+      logger.error({ err, callId: this.call.id }, "agora tokens not built");
+      return {};
+    }
   }
 
   private async finishTalk(reason: "completed" | "hung_up") {

@@ -5,6 +5,7 @@ import { registry } from "../metrics";
 import { AppError, conflict, forbidden, notFound } from "./errors";
 import { QUEUE_FEE, type Bucket } from "./matchmaking";
 import { type RoomAnswer, type RoomGateway, unwrapAnswer } from "./room-gateway";
+import { type AgoraCallCredentials, AgoraTokens } from "./agora";
 import type { DomainLog } from "./domain-log";
 import type { ProcessLeases } from "./process-leases";
 import type { WalletService } from "./wallet";
@@ -18,7 +19,7 @@ export interface CallTimings {
 
 /** Told when a call goes live (the AI moderation provider); must not throw or block. */
 export interface CallStartListener {
-  announceCallStart(call: { callId: string; userIds: string[]; startedAt: Date }): void;
+  announceCallStart(call: { callId: string; userIds: string[]; startedAt: Date; channel?: string }): void;
 }
 
 export interface ChoiceOutcome {
@@ -64,7 +65,14 @@ export class CallService {
     readonly timings: CallTimings,
     private readonly leases: ProcessLeases,
     private readonly domainLog?: DomainLog,
+    /** Set when Agora is configured: peers also get Agora tokens, and the channel is announced. */
+    private readonly agora?: AgoraTokens,
   ) {}
+
+  /** The peer's Agora credentials for `session:start`, or undefined when Agora is not configured. */
+  agoraCredentials(call: Call, userId: string): AgoraCallCredentials | undefined {
+    return this.agora?.forCall(call.id, userId, userId === call.userA ? "a" : "b");
+  }
 
   // ---- HTTP door -------------------------------------------------------
 
@@ -144,6 +152,7 @@ export class CallService {
       callId: call.id,
       userIds: [call.userA, call.userB],
       startedAt: at,
+      ...(this.agora && { channel: AgoraTokens.channelFor(call.id) }),
     });
     return { ok: true };
   }

@@ -15,6 +15,8 @@ export interface CallStart {
   callId: string;
   userIds: string[];
   startedAt: Date;
+  /** The call's Agora channel, when calls run on Agora: what the provider watches. */
+  channel?: string;
 }
 
 /**
@@ -46,7 +48,12 @@ export class HiveClient {
           "Content-Type": "application/json",
           ...(this.apiKey && { Authorization: `Bearer ${this.apiKey}` }),
         },
-        body: JSON.stringify({ callId: call.callId, userIds: call.userIds, startedAt: call.startedAt.toISOString() }),
+        body: JSON.stringify({
+          callId: call.callId,
+          userIds: call.userIds,
+          startedAt: call.startedAt.toISOString(),
+          ...(call.channel && { channel: call.channel }),
+        }),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
       await res.body?.cancel();

@@ -23,6 +23,7 @@ import { DomainEvents } from "./events";
 import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
 import { AssetAccess } from "./asset-access";
 import { GameService } from "./games";
+import { AgoraTokens } from "./agora";
 import { HiveClient } from "./hive";
 import { I18nService } from "./i18n";
 import { LeaderboardService } from "./leaderboards";
@@ -160,6 +161,13 @@ export function createServices(deps: ServiceDependencies): Services {
     },
     leases,
     domainLog,
+    config.AGORA_APP_ID && config.AGORA_APP_CERTIFICATE
+      ? new AgoraTokens(
+          config.AGORA_APP_ID,
+          config.AGORA_APP_CERTIFICATE,
+          config.CALL_DURATION_SEC + config.CHOICE_TIMEOUT_SEC,
+        )
+      : undefined,
   );
   const streams = new StreamService(
     dataSource,

@@ -16,6 +16,8 @@ export const STRIPE_WEBHOOK_SECRET = "whsec_test_arcadia_webhook_secret";
 export const TURN_SHARED_SECRET = "turn-shared-secret-for-tests";
 export const HIVE_WEBHOOK_SECRET = "hive-webhook-secret-for-tests";
 export const HIVE_API_KEY = "hive-api-key-for-tests";
+/** Agora is on in the shared test server: calls get Agora tokens beside our own relay, which the tests keep using. */
+export const AGORA = { appId: "970ca35de60c44645bbae8a215061b33", certificate: "5cfd2fd1755d40ecb72977518be15d3b" };
 
 export interface TestApp {
   app: RunningApp;
@@ -90,6 +92,8 @@ async function boot(): Promise<TestApp> {
     HIVE_WEBHOOK_SECRET,
     HIVE_API_URL: hive.url,
     HIVE_API_KEY: HIVE_API_KEY,
+    AGORA_APP_ID: AGORA.appId,
+    AGORA_APP_CERTIFICATE: AGORA.certificate,
     NOTIFIER_WEBHOOK_URL: notifier.url,
     // Short call timers: a peer has 2 s to join, a call lasts 3 s, the choice closes 2 s later.
     CALL_JOIN_TIMEOUT_SEC: "2",

@@ -65,8 +65,8 @@ export async function liveCall(t: TestApp, a: Account, b: Account, bucket = fres
   const startA = nextMessage(ra, "session:start");
   const rb = await sdkFor(t, b).consumeSeatReservation<any>(mb.seat);
   const startB = nextMessage(rb, "session:start");
-  const [sa] = await Promise.all([startA, startB]);
-  return { callId: ma.callId, ma, mb, ra, rb, start: sa as { startAt: number; endAt: number } };
+  const [sa, sb] = await Promise.all([startA, startB]);
+  return { callId: ma.callId, ma, mb, ra, rb, start: sa as { startAt: number; endAt: number }, startB: sb };
 }
 
 export async function leaveAll(...rooms: Array<Room | undefined>) {
