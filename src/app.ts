@@ -92,6 +92,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   // Released before the database closes: a dispatch pass under way finishes first.
   releases.unshift(() => services.domainLog.stop());
   releases.unshift(() => services.domainEventPruner.stop());
+  releases.unshift(() => services.walletInvariantCheck.stop());
   if (database.created) {
     const { created } = await seed(dataSource, services.games);
     logger.info({ created }, "seeded the new embedded database");

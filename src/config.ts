@@ -142,6 +142,8 @@ const envSchema = z.object({
   ANALYTICS_RETRY_BASE_MS: z.coerce.number().int().positive().default(1_000),
   /** Delivered domain events older than this are deleted (in batches, by every process); a week by default. */
   DOMAIN_EVENT_RETENTION_HOURS: z.coerce.number().int().min(1).max(87_600).default(168),
+  /** How often one process of the deployment checks the wallet invariants (0 = never). */
+  WALLET_INVARIANT_CHECK_SEC: z.coerce.number().int().min(0).max(86_400).default(300),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -250,6 +252,10 @@ export const ENV_DOCS = {
   DOMAIN_EVENT_RETENTION_HOURS: {
     meaning:
       "delivered domain events older than this are deleted (1–87600); pending and poisoned deliveries keep theirs",
+  },
+  WALLET_INVARIANT_CHECK_SEC: {
+    meaning:
+      "one process checks the wallet invariants this often (0 = off; 0–86400); results in `wallet_invariant_*` metrics",
   },
 } satisfies Record<keyof typeof envSchema.shape, EnvDoc>;
 

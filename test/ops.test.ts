@@ -30,10 +30,18 @@ describe("operations endpoints", () => {
       assert.equal(body.status, "unavailable");
       assert.equal(body.checks.database.ok, false);
       assert.ok(body.checks.database.error);
+      // The same as gauges, for alerts (each scrape runs the check).
+      const metrics = await (await fetch("/metrics")).text();
+      assert.match(metrics, /^readiness_ready 0$/m);
+      assert.match(metrics, /^readiness_check_ok\{check="database"\} 0$/m);
     } finally {
       await app.dataSource.initialize();
     }
     assert.equal((await fetch("/health/ready")).status, 200);
+    const metrics = await (await fetch("/metrics")).text();
+    assert.match(metrics, /^readiness_ready 1$/m);
+    assert.match(metrics, /^readiness_check_ok\{check="database"\} 1$/m);
+    if (process.env.REDIS_URL) assert.match(metrics, /^readiness_check_ok\{check="redis"\} 1$/m);
   });
 
   it("GET /metrics exposes process, HTTP and Colyseus metrics", async () => {

@@ -1,5 +1,7 @@
 import type { Redis } from "ioredis";
+import { Gauge } from "prom-client";
 import type { DataSource } from "typeorm";
+import { registry } from "../metrics";
 
 export interface HealthDependencies {
   dataSource: DataSource;
@@ -15,6 +17,25 @@ export interface ReadinessReport {
 
 const CHECK_TIMEOUT_MS = 2000;
 
+// Set by every readiness check (the /metrics route runs one per scrape), so alerts see what /health/ready says.
+const readyGauge = new Gauge({
+  name: "readiness_ready",
+  help: "1 when /health/ready answers ready (every dependency answered in time, not shutting down), else 0",
+  registers: [registry],
+});
+const checkOkGauge = new Gauge({
+  name: "readiness_check_ok",
+  help: "1 when the readiness check of a dependency (database, redis; process while shutting down) passed, else 0",
+  labelNames: ["check"] as const,
+  registers: [registry],
+});
+const checkLatencyGauge = new Gauge({
+  name: "readiness_check_latency_seconds",
+  help: "Round trip of the latest readiness check of a dependency",
+  labelNames: ["check"] as const,
+  registers: [registry],
+});
+
 /** Asks every backing service for a round trip; ready only if all answer in time. */
 export async function checkReadiness(deps: HealthDependencies): Promise<ReadinessReport> {
   const probes: Record<string, () => Promise<unknown>> = {
@@ -29,7 +50,19 @@ export async function checkReadiness(deps: HealthDependencies): Promise<Readines
   );
   const checks: ReadinessReport["checks"] = Object.fromEntries(entries);
   if (deps.isShuttingDown?.()) checks.process = { ok: false, latencyMs: 0, error: "shutting down" };
-  return { ready: Object.values(checks).every((c) => c.ok), checks };
+  const report = { ready: Object.values(checks).every((c) => c.ok), checks };
+  record(report);
+  return report;
+}
+
+function record(report: ReadinessReport) {
+  readyGauge.set(report.ready ? 1 : 0);
+  checkOkGauge.reset();
+  checkLatencyGauge.reset();
+  for (const [check, result] of Object.entries(report.checks)) {
+    checkOkGauge.set({ check }, result.ok ? 1 : 0);
+    checkLatencyGauge.set({ check }, result.latencyMs / 1000);
+  }
 }
 
 async function timed(probe: () => Promise<unknown>) {

@@ -19,6 +19,7 @@ import { CallService } from "./calls";
 import { ChallengeService, registerChallengeConsumer } from "./challenges";
 import { DomainLog } from "./domain-log";
 import { DomainEventPruner } from "./domain-log-pruner";
+import { WalletInvariantCheck } from "./wallet-invariant-check";
 import { DomainEvents } from "./events";
 import { LogNotifier, type Notifier, WebhookNotifier } from "./notifier";
 import { AssetAccess } from "./asset-access";
@@ -68,6 +69,8 @@ export interface Services {
   /** Deletes delivered domain events after DOMAIN_EVENT_RETENTION_HOURS (a pass per process, every minute). */
   domainEventPruner: DomainEventPruner;
   wallet: WalletService;
+  /** Checks the wallet invariants every WALLET_INVARIANT_CHECK_SEC on one process; results as metrics. */
+  walletInvariantCheck: WalletInvariantCheck;
   payments: PaymentsService;
   tips: TipService;
   play: PlaySessionService;
@@ -239,6 +242,12 @@ export function createServices(deps: ServiceDependencies): Services {
       logger: deps.logger.child({ module: "domain-log" }),
     }),
     wallet,
+    walletInvariantCheck: new WalletInvariantCheck(dataSource, wallet, {
+      intervalSec: config.WALLET_INVARIANT_CHECK_SEC,
+      redis,
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      logger: deps.logger.child({ module: "wallet-check" }),
+    }),
     payments: new PaymentsService(dataSource, wallet, {
       stripe,
       webhookSecret: config.STRIPE_WEBHOOK_SECRET,
@@ -295,6 +304,7 @@ export async function startServices(services: Services, config: Config): Promise
   // Consumers register while the services are wired (before this); every process dispatches.
   services.domainLog.start();
   services.domainEventPruner.start();
+  services.walletInvariantCheck.start();
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   }

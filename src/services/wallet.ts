@@ -151,15 +151,15 @@ export class WalletService {
   /**
    * Every broken invariant, as readable lines (empty when all hold): a balance
    * that differs from the sum of its entries, a negative balance, an entry
-   * whose balance-after went negative.
+   * whose balance-after went negative. `db` lets a caller bound it (a transaction with a statement timeout).
    */
-  async checkInvariants(): Promise<string[]> {
-    const rows = await this.dataSource.query(`
+  async checkInvariants(db: Pick<EntityManager, "query"> = this.dataSource): Promise<string[]> {
+    const rows = await db.query(`
       SELECT coalesce(w.user_id, l.user_id) AS user_id, coalesce(w.balance, 0) AS balance, coalesce(l.total, 0) AS total
       FROM wallets w
       FULL OUTER JOIN (SELECT user_id, sum(delta) AS total FROM ledger_entries GROUP BY user_id) l ON l.user_id = w.user_id
       WHERE coalesce(w.balance, 0) <> coalesce(l.total, 0) OR w.balance < 0`);
-    const negatives = await this.dataSource.query(`SELECT id FROM ledger_entries WHERE balance_after < 0 LIMIT 10`);
+    const negatives = await db.query(`SELECT id FROM ledger_entries WHERE balance_after < 0 LIMIT 10`);
     return [
       ...rows.map((r: any) => `wallet ${r.user_id}: balance ${r.balance} but entries sum to ${r.total}`),
       ...negatives.map((r: any) => `ledger entry ${r.id} has a negative balance after it`),

@@ -48,6 +48,8 @@ export function registerOpsRoutes(api: Api, deps: HealthDependencies, version: s
     tags: ["operations"],
     responses: { 200: { description: "Prometheus text format", schema: z.string(), contentType: "text/plain" } },
     handler: async (_req, res) => {
+      // Readiness as gauges, current at every scrape (bounded: each probe times out after 2 s).
+      await checkReadiness(deps);
       res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
     },
   });
