@@ -84,11 +84,13 @@ describe("metrics gauges under join/leave churn", function () {
     const leaveDuringJoin = async (client: EagerClient, name: string, options: object) => {
       client.joining = undefined;
       const joined = client.joinOrCreate(name, options).catch(() => undefined);
+      // Read through a function: the SDK sets it while the join runs.
+      const joining = (): Room | undefined => client.joining;
       const until = Date.now() + 5000;
-      while (!client.joining?.connection?.transport && Date.now() < until) await sleep(1);
+      while (!joining()?.connection?.transport && Date.now() < until) await sleep(1);
       await sleep(Math.random() * 15);
-      client.joining?.connection?.close();
-      const room = await Promise.race([joined, sleep(5000)]);
+      joining()?.connection?.close();
+      const room = (await Promise.race([joined, sleep(5000)])) as Room | undefined;
       if (room?.connection.isOpen) await room.leave();
     };
     /** Drops the socket without a leave; the SDK tries to reconnect (these rooms refuse it). */

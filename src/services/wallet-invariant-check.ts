@@ -33,6 +33,8 @@ export interface WalletInvariantCheckOptions {
   redis?: Redis;
   keyPrefix: string;
   logger: Pick<Logger, "info" | "warn" | "error">;
+  /** The first check waits this long (default 10 s): a full ledger scan stays off the start-up path. */
+  firstCheckDelayMs?: number;
 }
 
 interface CheckResult {
@@ -51,6 +53,7 @@ const MAX_CHECK_MS = 60_000;
  */
 export class WalletInvariantCheck {
   private timer?: NodeJS.Timeout;
+  private firstTimer?: NodeJS.Timeout;
   private running = false;
   private current: Promise<unknown> = Promise.resolve();
 
@@ -66,15 +69,19 @@ export class WalletInvariantCheck {
     return this.options.intervalSec * 1000;
   }
 
-  /** A check now, then one every interval; nothing when the interval is 0. */
+  /** A check soon after start-up, then one every interval; nothing when the interval is 0. */
   start(): void {
-    if (this.timer || this.options.intervalSec === 0) return;
-    this.timer = setInterval(() => this.tick(), this.periodMs);
-    this.timer.unref();
-    this.tick();
+    if (this.firstTimer || this.options.intervalSec === 0) return;
+    this.firstTimer = setTimeout(() => {
+      this.timer = setInterval(() => this.tick(), this.periodMs);
+      this.timer.unref();
+      this.tick();
+    }, this.options.firstCheckDelayMs ?? 10_000);
+    this.firstTimer.unref();
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.firstTimer);
     clearInterval(this.timer);
     this.timer = undefined;
     await this.current;
