@@ -108,7 +108,11 @@ describe("observability config in deploy/", () => {
       const url = /\n\s+runbook_url: docs\/runbook\.md#(\S+)\n/.exec(rule.text);
       assert.ok(url, `${rule.name}: runbook_url docs/runbook.md#…`);
       assert.ok(runbook.has(url[1]), `${rule.name}: docs/runbook.md has a section #${url[1]}`);
-      assert.match(tests, new RegExp(`exp_labels:\\s*\\{\\s*alertname: ${rule.name},`), `${rule.name}: fired in a test`);
+      assert.match(
+        tests,
+        new RegExp(`exp_labels:\\s*\\{\\s*alertname: ${rule.name},`),
+        `${rule.name}: fired in a test`,
+      );
     }
   });
 
