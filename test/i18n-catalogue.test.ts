@@ -15,7 +15,7 @@ const DYNAMIC_SITES: Record<string, { codes?: string[]; keys?: string[] }> = {
   "src/http/errors.ts: `error.${code}`": {},
   "src/http/language.ts: key": {},
   "src/rooms/PlaySessionRoom.ts: answer.code": {},
-  "src/rooms/StreamRoom.ts: result.code": {},
+  "src/rooms/stream-chat.ts: refusal.code": { codes: ["MUTED"] },
   "src/rooms/VideoCallRoom.ts: answer.code": {},
   "src/rooms/WhackRoom.ts: verdict.outcome": { codes: ["MISS", "ALREADY_HIT", "UNKNOWN_MOLE", "WRONG_HOLE"] },
   "src/rooms/WhackRoom.ts: code": {},

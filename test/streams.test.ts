@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { Room } from "@colyseus/sdk";
+import { matchMaker } from "@colyseus/core";
 import { StreamMessage } from "../src/entities";
 import { ADMIN, testApp, type TestApp } from "./helpers/app";
 import { sleep } from "./helpers/play";
@@ -123,10 +124,15 @@ describe("livestreams", () => {
     const stream = await goLive(owner);
     const troll = await register(t, { displayName: "Troll" });
     const ownerRoom = await watch(owner, stream.id);
-    const joined = nextMessage(ownerRoom, "userJoined");
+    const joined = collect<Arrivals>(ownerRoom, "userJoined");
     const trollRoom = await watch(troll, stream.id);
     try {
-      assert.deepEqual(await joined, { userId: troll.user.id, displayName: "Troll" });
+      // The owner may be announced in the same window as the troll.
+      await waitFor(() => listed(joined).some((u) => u.userId === troll.user.id), "the troll announced");
+      assert.deepEqual(
+        listed(joined).find((u) => u.userId === troll.user.id),
+        { userId: troll.user.id, displayName: "Troll" },
+      );
       const trollErrors = collect<{ code: string }>(trollRoom, "error");
       trollRoom.send("mute", { userId: owner.user.id, minutes: 5 });
       const muted = nextMessage(ownerRoom, "muted");
@@ -160,11 +166,113 @@ describe("livestreams", () => {
       const history = await (await t.fetch(`/api/streams/${stream.id}/messages`)).json();
       assert.deepEqual(history.messages, []);
 
-      const left = nextMessage(ownerRoom, "userLeft");
+      // A connection that joins and leaves within one announcement window is announced in neither.
+      await waitFor(() => listed(joined).some((u) => u.userId === admin.user.id), "the admin announced");
+      const left = nextMessage<Arrivals>(ownerRoom, "userLeft");
       await adminRoom.leave();
-      assert.equal((await left).userId, admin.user.id);
+      assert.deepEqual(await left, {
+        users: [{ userId: admin.user.id, displayName: admin.user.displayName }],
+        count: 1,
+      });
     } finally {
       await leaveAll(ownerRoom, trollRoom);
+    }
+  });
+
+  it("a crowd joining is announced in a few userJoined {users, count} messages, not one per join", async () => {
+    const owner = await register(t, { displayName: "Crowd host" });
+    const stream = await goLive(owner);
+    const ownerRoom = await watch(owner, stream.id);
+    const joined = collect<Arrivals>(ownerRoom, "userJoined");
+    const left = collect<Arrivals>(ownerRoom, "userLeft");
+    const crowd = await Promise.all(Array.from({ length: 30 }, (_, i) => register(t, { displayName: `Fan ${i}` })));
+    const rooms = await Promise.all(crowd.map((fan) => watch(fan, stream.id)));
+    try {
+      const ids = new Set(crowd.map((fan) => fan.user.id));
+      const crowdCount = () => joined.reduce((n, m) => n + m.count, 0) - (owned(joined, owner) ? 1 : 0);
+      await waitFor(() => crowdCount() === 30, "30 joins announced");
+      await waitFor(() => ownerRoom.state.viewerCount === 30, "30 viewers");
+      assert.ok(joined.length < 30, `${joined.length} userJoined messages for 30 joins`);
+      for (const m of joined) {
+        assert.ok(m.users.length <= Math.min(m.count, 20), "at most 20 named per message");
+        for (const u of m.users) assert.ok(ids.has(u.userId) || u.userId === owner.user.id);
+      }
+      await leaveAll(...rooms.splice(0, 5));
+      await waitFor(() => left.reduce((n, m) => n + m.count, 0) === 5, "5 leaves announced");
+      await waitFor(() => ownerRoom.state.viewerCount === 25, "25 viewers");
+    } finally {
+      await leaveAll(ownerRoom, ...rooms);
+    }
+  });
+
+  it("chat is broadcast at once and stored just after; a message that cannot be stored is withdrawn", async () => {
+    const owner = await register(t, { displayName: "Writer host" });
+    const stream = await goLive(owner);
+    const author = await register(t, { displayName: "Author" });
+    const authorRoom = await watch(author, stream.id);
+    const viewerRoom = await watch(await register(t), stream.id);
+    const room = matchMaker.getLocalRoomById(authorRoom.roomId) as unknown as {
+      chat: { retryDelaysMs: number[]; streams: object };
+    };
+    const realStreams = room.chat.streams as { storeMessages: (...args: unknown[]) => Promise<void> };
+    let failures = 0;
+    const failing = (times: number) =>
+      (room.chat.streams = Object.create(realStreams, {
+        storeMessages: {
+          value: async (...args: unknown[]) => {
+            if (failures++ < times) throw new Error("database down");
+            return realStreams.storeMessages(...args);
+          },
+        },
+      }));
+    room.chat.retryDelaysMs = [20, 20];
+    const stored = () => t.app.dataSource.getRepository(StreamMessage).findBy({ streamId: stream.id });
+    try {
+      const errors = collect<{ code: string }>(authorRoom, "error");
+      const deleted = collect<{ id: string }>(viewerRoom, "chatDeleted");
+      const seen = collect<{ id: string; text: string }>(viewerRoom, "chatMessage");
+
+      // Fails twice, stored on the last retry: nothing withdrawn.
+      failing(2);
+      authorRoom.send("chat", { text: "retried" });
+      await waitFor(() => seen.length === 1, "shown");
+      await waitFor(() => failures === 3, "stored on the third attempt");
+      await sleep(100);
+      assert.deepEqual(
+        (await stored()).map((m) => [String(m.id), m.text]),
+        [[seen[0].id, "retried"]],
+      );
+
+      // Fails every time: shown, then withdrawn everywhere, the author told, nothing stored, not in history.
+      failures = 0;
+      failing(Infinity);
+      authorRoom.send("chat", { text: "lost" });
+      await waitFor(() => seen.length === 2, "shown before it is stored");
+      assert.equal(seen[1].text, "lost");
+      await waitFor(() => deleted.length === 1 && errors.length === 1, "withdrawn");
+      assert.deepEqual(deleted[0], { id: seen[1].id });
+      assert.equal(errors[0].code, "CHAT_NOT_SAVED");
+      assert.equal(failures, 3);
+      assert.equal((await stored()).length, 1);
+      const late = await sdkFor(t, await register(t)).joinOrCreate<any>("stream", { streamId: stream.id });
+      const history = await nextMessage(late, "history");
+      await leaveAll(late);
+      assert.deepEqual(
+        history.messages.map((m: any) => m.text),
+        ["retried"],
+      );
+
+      // The database is back: chat goes on, ids keep increasing.
+      room.chat.streams = realStreams;
+      authorRoom.send("chat", { text: "back" });
+      await waitFor(() => seen.length === 3, "shown");
+      await sleep(200);
+      const rows = await stored();
+      assert.deepEqual(rows.map((m) => m.text).sort(), ["back", "retried"]);
+      assert.ok(Number(seen[2].id) > Number(seen[1].id));
+    } finally {
+      room.chat.streams = realStreams;
+      await leaveAll(authorRoom, viewerRoom);
     }
   });
 
@@ -260,3 +368,10 @@ describe("livestreams", () => {
     }
   });
 });
+
+interface Arrivals {
+  users: Array<{ userId: string; displayName: string }>;
+  count: number;
+}
+const listed = (messages: Arrivals[]) => messages.flatMap((m) => m.users);
+const owned = (messages: Arrivals[], owner: Account) => listed(messages).some((u) => u.userId === owner.user.id);

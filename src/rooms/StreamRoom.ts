@@ -1,8 +1,7 @@
-import { type AuthContext, type Client, logger, Room } from "@colyseus/core";
+import { type AuthContext, type Client, Room } from "@colyseus/core";
 import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { registry } from "../metrics";
-import { AppError } from "../services/errors";
 import { HISTORY_ON_JOIN, type StreamMessageView, type StreamService } from "../services/streams";
 import { CleanText } from "../services/text";
 import { inBackground } from "./background";
@@ -12,14 +11,22 @@ import { sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { StreamState } from "./schema/StreamState";
 import { roomServices } from "./services";
+import { inOneWrite } from "./one-write";
 import { onRedisDataLoss } from "./reannounce";
+import { StreamChat } from "./stream-chat";
+import { ViewerArrivals } from "./viewer-arrivals";
 
 const Chat = z.strictObject({ text: CleanText(1, 500) });
 const Mute = z.strictObject({ userId: z.uuid(), minutes: z.number().int().min(1).max(1440) });
 const Delete = z.strictObject({ id: z.string().regex(/^\d{1,18}$/) });
 
-const CHAT_BATCH_MAX = 200;
-const LISTING_INTERVAL_MS = 250;
+/**
+ * Joins, leaves and the viewer count (and the listing, and HTTP's count) are
+ * announced at most every 250 ms, or 1 ms per connection in a bigger room (at
+ * most 2 s): each announcement is a frame to every connection, so a crowd
+ * arriving costs about 1,000 frames a second, whatever its size.
+ */
+const announceIntervalMs = (connections: number) => Math.min(2_000, Math.max(250, connections));
 
 const tipsPushed = new Counter({
   name: "stream_tips_pushed_total",
@@ -42,12 +49,13 @@ export class StreamRoom extends Room<{
   private ownerId!: string;
   private unsubscribe: Array<() => void> = [];
   private readonly chatLimit = new MessageRateLimiter(5, 1);
-  /** Chat waiting for the next INSERT: one batch in flight at a time keeps the order. */
-  private pending: Array<{ client: Client; author: RoomAuth; text: string }> = [];
-  private writing = false;
+  private chat!: StreamChat;
   /** The last HISTORY_ON_JOIN messages, oldest first. */
   private recent: StreamMessageView[] = [];
-  private listingTimer?: ReturnType<Room["clock"]["setTimeout"]>;
+  private readonly arrivals = new ViewerArrivals((type, message) => this.broadcast(type, message));
+  /** Connections other than the owner's, counted as they come and go. */
+  private viewers = 0;
+  private announceTimer?: ReturnType<Room["clock"]["setTimeout"]>;
   private stopReannouncing = () => {};
 
   messages = {
@@ -57,14 +65,15 @@ export class StreamRoom extends Room<{
       if (!this.chatLimit.take(limited)) {
         return sendError(client, "RATE_LIMITED", "Slow down", { seconds: this.chatLimit.retryAfterSec(limited) });
       }
-      this.pending.push({ client, author: authOf(client), text });
-      if (!this.writing) void this.writePending();
+      this.chat.accept(client, authOf(client), text);
     }),
     mute: validated("mute", Mute, async (client, { userId, minutes }) => {
       const { until } = await this.streams.mute(this.streamId, authOf(client), userId, minutes);
       client.send("muted", { userId, until });
     }),
     delete: validated("delete", Delete, async (client, { id }) => {
+      // The message may be shown but not stored yet.
+      await this.chat.settled();
       await this.streams.deleteMessage(this.streamId, id, authOf(client));
       this.recent = this.recent.filter((m) => m.id !== id);
       this.broadcast("chatDeleted", { id });
@@ -76,7 +85,8 @@ export class StreamRoom extends Room<{
     refuseCreate(ctx, "stream");
     const auth = await authenticateRoomClient(token, options);
     const streamId = idOption(options, "streamId", "INVALID_STREAM");
-    await joinCheck(() => roomServices().streams.live(streamId));
+    // A live room on this process answers for its stream (it hears `stream.ended`): no query per join.
+    if (localRooms.get(streamId)?.state.status !== "live") await joinCheck(() => roomServices().streams.live(streamId));
     return auth;
   }
 
@@ -88,6 +98,17 @@ export class StreamRoom extends Room<{
     this.ownerId = stream.ownerId;
     Object.assign(this.state, { streamId: stream.id, title: stream.title, status: "live" });
     this.recent = await streams.recent(stream.id);
+    this.chat = new StreamChat(
+      {
+        roomId: this.roomId,
+        broadcast: (type, message) => this.broadcast(type, message),
+        inOneWrite: (send) => inOneWrite(this.clients, send),
+        shown: (message) => this.remember(message),
+        withdrawn: (ids) => (this.recent = this.recent.filter((m) => !ids.has(m.id))),
+      },
+      streams,
+      stream.id,
+    );
     await streams.attachRoom(stream.id);
     await this.publishListing();
     liveStreams.set(this.roomId, () => this.clients.length);
@@ -110,19 +131,23 @@ export class StreamRoom extends Room<{
         this.clock.setTimeout(() => void this.disconnect(), 100);
       }),
     ]);
+    localRooms.set(stream.id, this);
   }
 
   onJoin(client: Client, _options: unknown, auth: RoomAuth) {
     client.send("history", { messages: this.recent });
-    this.broadcast("userJoined", { userId: auth.userId, displayName: auth.displayName }, { except: client });
-    this.countViewers();
+    this.arrivals.join(client.sessionId, auth);
+    if (auth.userId !== this.ownerId) this.viewers++;
+    this.announceSoon();
     if (auth.userId === this.ownerId) inBackground(this.streams.setOwnerPresent(this.streamId, true), "stream owner");
   }
 
   onLeave(client: Client) {
-    const { userId, displayName } = authOf(client);
-    this.broadcast("userLeft", { userId, displayName });
-    this.countViewers();
+    const auth = authOf(client);
+    const { userId } = auth;
+    this.arrivals.leave(client.sessionId, auth);
+    if (userId !== this.ownerId) this.viewers--;
+    this.announceSoon();
     if (userId === this.ownerId && !this.ownerConnected()) {
       inBackground(this.streams.setOwnerPresent(this.streamId, false), "stream owner");
     }
@@ -132,6 +157,9 @@ export class StreamRoom extends Room<{
     this.stopReannouncing();
     this.unsubscribe.forEach((stop) => stop());
     liveStreams.delete(this.roomId);
+    if (localRooms.get(this.streamId) === this) localRooms.delete(this.streamId);
+    // What viewers saw is stored (or withdrawn) before the room goes.
+    await this.chat?.settled();
     await this.streams.setViewerCount(this.streamId, 0);
     await this.streams.setOwnerPresent(this.streamId, false);
   }
@@ -141,34 +169,6 @@ export class StreamRoom extends Room<{
     return this.clients.some((c) => authOf(c).userId === this.ownerId);
   }
 
-  /**
-   * Group commit: stores everything that arrived while the previous batch was
-   * being written, in one INSERT, then broadcasts it in stored (id) order.
-   */
-  private async writePending() {
-    this.writing = true;
-    try {
-      while (this.pending.length) {
-        const batch = this.pending.splice(0, CHAT_BATCH_MAX);
-        try {
-          const results = await this.streams.postMessages(this.streamId, batch);
-          results.forEach((result, i) => {
-            if (result instanceof AppError) sendError(batch[i].client, result.code, result.message, result.params);
-            else {
-              this.remember(result);
-              this.broadcast("chatMessage", result);
-            }
-          });
-        } catch (err) {
-          logger.error({ err, roomId: this.roomId }, "stream chat write failed");
-          for (const { client } of batch) sendError(client, "INTERNAL", "Your message was not sent; try again");
-        }
-      }
-    } finally {
-      this.writing = false;
-    }
-  }
-
   /** The history a joiner gets, kept here so a join costs no query: this room writes every message. */
   private remember(message: StreamMessageView) {
     this.recent.push(message);
@@ -176,20 +176,21 @@ export class StreamRoom extends Room<{
   }
 
   /**
-   * Viewers: every connection but the owner's. The state changes at once; the
-   * lobby listing and the count HTTP reads follow at most every 250 ms, so a
-   * crowd arriving costs a few writes, not one per join.
+   * Joins, leaves and the viewer count (every connection but the owner's) go
+   * out together, once per announcement window: a crowd arriving costs a few
+   * broadcasts, patches and listing writes, not some per join.
    */
-  private countViewers() {
-    this.state.viewerCount = this.clients.filter((c) => authOf(c).userId !== this.ownerId).length;
-    this.listingTimer ??= this.clock.setTimeout(() => {
-      this.listingTimer = undefined;
-      const count = this.state.viewerCount;
+  private announceSoon() {
+    this.announceTimer ??= this.clock.setTimeout(() => {
+      this.announceTimer = undefined;
+      inOneWrite(this.clients, () => this.arrivals.flush());
+      const count = this.viewers;
+      this.state.viewerCount = count;
       inBackground(
         Promise.all([this.publishListing(), this.streams.setViewerCount(this.streamId, count)]),
         "stream listing update",
       );
-    }, LISTING_INTERVAL_MS);
+    }, announceIntervalMs(this.clients.length));
   }
 
   /** The lobby's listing; `streamId` stays in it, or filterBy matching breaks. */
@@ -200,6 +201,9 @@ export class StreamRoom extends Room<{
 }
 
 const authOf = (client: Client) => client.auth as RoomAuth;
+
+/** The live stream rooms of this process, by stream id: they answer joins' "is it live?". */
+const localRooms = new Map<string, StreamRoom>();
 
 /** Stream rooms on this process → their connection count. */
 const liveStreams = new Map<string, () => number>();

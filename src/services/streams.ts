@@ -207,34 +207,46 @@ export class StreamService {
   // ---- chat: called by the stream room, and the history by HTTP ------------
 
   /**
-   * Stores a batch of chat messages in one INSERT (the room gathers what
-   * arrived while the previous batch was being written: group commit), in
-   * order. Each entry answers the stored message, or the reason it was refused.
+   * Ids for chat messages not stored yet, from the table's own sequence: the
+   * room gives a message its id when it broadcasts it and stores it just after
+   * (write-behind), so ids still follow the order viewers saw.
    */
-  async postMessages(
-    streamId: string,
-    batch: Array<{ author: Actor; text: string }>,
-  ): Promise<Array<StreamMessageView | AppError>> {
-    const mutes = await Promise.all(batch.map(({ author }) => this.mutedUntil(streamId, author.userId)));
-    const accepted = batch.filter((_, i) => !mutes[i]);
-    const rows: Array<Record<string, unknown>> = accepted.length
-      ? await this.dataSource.query(
-          `INSERT INTO stream_messages (stream_id, user_id, display_name, text)
-           SELECT $1, * FROM unnest($2::uuid[], $3::varchar[], $4::varchar[])
-           RETURNING id, user_id, display_name, text, created_at`,
-          [
-            streamId,
-            accepted.map((m) => m.author.userId),
-            accepted.map((m) => m.author.displayName),
-            accepted.map((m) => m.text),
-          ],
-        )
-      : [];
-    // RETURNING follows the VALUES order for a single INSERT … SELECT; sorted by id to be sure.
-    rows.sort((a, b) => Number(a.id) - Number(b.id));
+  async reserveMessageIds(count: number): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT nextval(pg_get_serial_sequence('stream_messages', 'id'))::text AS id FROM generate_series(1, $1)`,
+      [count],
+    );
+    return rows.map((r) => r.id).sort((a, b) => Number(a) - Number(b));
+  }
+
+  /**
+   * Stores messages already shown (ids from reserveMessageIds) in one INSERT.
+   * Idempotent: a retry after a lost reply stores nothing twice.
+   */
+  async storeMessages(streamId: string, messages: StreamMessageView[]): Promise<void> {
+    if (!messages.length) return;
+    const rows: unknown[] = await this.dataSource.query(
+      `INSERT INTO stream_messages (id, stream_id, user_id, display_name, text, created_at) OVERRIDING SYSTEM VALUE
+       SELECT m.id, $1, m.user_id, m.display_name, m.text, m.created_at
+       FROM unnest($2::bigint[], $3::uuid[], $4::varchar[], $5::varchar[], $6::timestamptz[])
+         AS m(id, user_id, display_name, text, created_at)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        streamId,
+        messages.map((m) => m.id),
+        messages.map((m) => m.userId),
+        messages.map((m) => m.displayName),
+        messages.map((m) => m.text),
+        messages.map((m) => m.createdAt),
+      ],
+    );
     chatMessages.inc(rows.length);
-    let next = 0;
-    return batch.map((_, i) => (mutes[i] ? mutedUntil(new Date(mutes[i]!).toISOString()) : rowToView(rows[next++])));
+  }
+
+  /** For each author, whether a mute stops them posting now (the refusal), else null. */
+  async muteRefusals(streamId: string, userIds: string[]): Promise<Array<AppError | null>> {
+    const mutes = await Promise.all(userIds.map((userId) => this.mutedUntil(streamId, userId)));
+    return mutes.map((until) => (until ? mutedUntil(new Date(until).toISOString()) : null));
   }
 
   /** Newest first; `before` is the id of the oldest message already seen. Deleted ones stay out. */
@@ -336,16 +348,6 @@ export class StreamService {
   private viewersKey() {
     return `${this.keyPrefix}stream-viewers`;
   }
-}
-
-function rowToView(r: Record<string, unknown>): StreamMessageView {
-  return {
-    id: String(r.id),
-    userId: r.user_id as string,
-    displayName: r.display_name as string,
-    text: r.text as string,
-    createdAt: new Date(r.created_at as string).toISOString(),
-  };
 }
 
 function toMessageView(m: StreamMessage): StreamMessageView {

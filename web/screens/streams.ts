@@ -131,8 +131,8 @@ export function watchScreen(root: HTMLElement, streamId: string) {
     joined.onMessage("tipReceived", (t: { fromDisplayName: string; amount: number; message?: string }) =>
       line(`${t.fromDisplayName} tipped ${t.amount}${t.message ? `: ${t.message}` : ""}`, "tip"),
     );
-    joined.onMessage("userJoined", (u: { displayName: string }) => (status.textContent = `${u.displayName} joined`));
-    joined.onMessage("userLeft", (u: { displayName: string }) => (status.textContent = `${u.displayName} left`));
+    joined.onMessage("userJoined", (a: Arrivals) => (status.textContent = `${arrivals(a)} joined`));
+    joined.onMessage("userLeft", (a: Arrivals) => (status.textContent = `${arrivals(a)} left`));
     joined.onMessage("streamUpdate", (u: { title: string }) => (title.textContent = u.title));
     joined.onMessage("streamEnded", () => {
       status.textContent = "The stream has ended.";
@@ -144,4 +144,17 @@ export function watchScreen(root: HTMLElement, streamId: string) {
     closed = true;
     leave(room);
   };
+}
+
+/** `userJoined` / `userLeft`: the first users of a window's joins (or leaves) and how many there were. */
+interface Arrivals {
+  users: Array<{ userId: string; displayName: string }>;
+  count: number;
+}
+
+/** "Ann", "Ann, Bo", or "Ann, Bo and 3 others". */
+function arrivals({ users, count }: Arrivals): string {
+  const named = users.slice(0, 2).map((u) => u.displayName);
+  const others = count - named.length;
+  return others > 0 ? `${named.join(", ")} and ${others} other${others === 1 ? "" : "s"}` : named.join(", ");
 }
