@@ -5,7 +5,7 @@ import { type Memory, openFilesLimit, probeEnv, readMemory } from "./lib/memory"
 import { benchRedisUrl, startOurs } from "./lib/ours";
 import { processTree } from "./lib/proc";
 import { post, serverLogProblems, type Spawned, spawnServer, stop } from "./lib/servers";
-import type { SummaryRow } from "./lib/summary";
+import type { SummaryRow } from "./lib/rows";
 
 /**
  * P5, idle clients: BENCH_IDLE_CLIENTS (10,000) guests, each signed in (an
