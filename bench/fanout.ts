@@ -376,16 +376,6 @@ interface Started {
   cleanup: () => Promise<void>;
 }
 
-/** A server under test: its target, what to add to its result once measured, and how to remove it all. */
-interface Started {
-  target: Target;
-  info: Record<string, unknown>;
-  /** After the measurement, before `stop`: figures read from the server or its database. */
-  inspect: () => Promise<Record<string, unknown>>;
-  server: Spawned;
-  cleanup: () => Promise<void>;
-}
-
 /** Our server in one mode (postgres: scratch database + Redis; embedded: PGlite + local presence), a stream, viewers. */
 async function startOurs(mode: string): Promise<Started> {
   const ours = await startOurServer(mode, "fanout", REDIS_URL);

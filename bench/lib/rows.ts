@@ -30,78 +30,83 @@ const div = (a: unknown, b: unknown) => {
   return x !== null && y ? +(x / y).toFixed(2) : null;
 };
 
+/** A row of ours against a baseline; ratio = ours / baseline. */
+function versus(
+  id: string,
+  measure: string,
+  unit: string,
+  ours: unknown,
+  baseline: unknown,
+  target = "",
+  check?: SummaryRow["check"],
+): SummaryRow {
+  return { id, measure, unit, ours: num(ours), baseline: num(baseline), ratio: div(ours, baseline), target, check };
+}
+
 export function rowsOf(name: string, r: Record<string, any>): SummaryRow[] {
   if (Array.isArray(r.rows)) return r.rows as SummaryRow[];
   switch (name) {
     case "startup":
       return [
-        {
-          id: "P7",
-          measure: "`npm start` to ready, embedded, later start",
-          unit: "ms",
-          ours: num(r.laterStartMs),
-          baseline: num(r.bareColyseusMs),
-          ratio: div(r.laterStartMs, r.bareColyseusMs),
-          target: "≤ 2,000 ms",
-          check: { on: "ours", max: 2000 },
-        },
-        {
-          id: "startup",
-          measure: "first start (database created, migrated, seeded)",
-          unit: "ms",
-          ours: num(r.firstStartMs),
-          baseline: num(r.bareColyseusMs),
-          ratio: div(r.firstStartMs, r.bareColyseusMs),
-          target: "",
-        },
+        versus(
+          "P7",
+          "`npm start` to ready, embedded, later start",
+          "ms",
+          r.laterStartMs,
+          r.bareColyseusMs,
+          "≤ 2,000 ms",
+          {
+            on: "ours",
+            max: 2000,
+          },
+        ),
+        versus("startup", "first start (database created, migrated, seeded)", "ms", r.firstStartMs, r.bareColyseusMs),
       ];
     case "wallet":
       return [
-        {
-          id: "P6",
-          measure: "debits/s on one hot wallet, 16 workers, PostgreSQL, vs a bare conditional UPDATE",
-          unit: "/s",
-          ours: num(r.hotWallet?.debitsPerSec),
-          baseline: num(r.hotWallet?.baselinePerSec),
-          ratio: div(r.hotWallet?.debitsPerSec, r.hotWallet?.baselinePerSec),
-          target: "≥ 0.5× bare",
-          check: { on: "ratio", min: 0.5 },
-        },
+        versus(
+          "P6",
+          "debits/s on one hot wallet, 16 workers, PostgreSQL, vs a bare conditional UPDATE",
+          "/s",
+          r.hotWallet?.debitsPerSec,
+          r.hotWallet?.baselinePerSec,
+          "≥ 0.5× bare",
+          { on: "ratio", min: 0.5 },
+        ),
       ];
     case "assets":
       return [
-        {
-          id: "P4",
-          measure: "assets, 64 connections, random 1 MiB ranges, vs nginx",
-          unit: "req/s",
-          ours: num(r.oursViaNginx) ?? num(r.ours),
-          baseline: num(r.nginx),
-          ratio: div(num(r.oursViaNginx) ?? num(r.ours), r.nginx),
-          target: "≥ 0.8× nginx",
-          check: { on: "ratio", min: 0.8 },
-        },
-        {
-          id: "P4",
-          measure: "assets, Node alone, vs express.static",
-          unit: "req/s",
-          ours: num(r.ours),
-          baseline: num(r.expressStatic),
-          ratio: div(r.ours, r.expressStatic),
-          target: "≥ 1.0× express.static",
-          check: { on: "ratio", min: 1 },
-        },
+        versus(
+          "P4",
+          "assets, 64 connections, random 1 MiB ranges, vs nginx",
+          "req/s",
+          num(r.oursViaNginx) ?? num(r.ours),
+          r.nginx,
+          "≥ 0.8× nginx",
+          { on: "ratio", min: 0.8 },
+        ),
+        versus(
+          "P4",
+          "assets, Node alone, vs express.static",
+          "req/s",
+          r.ours,
+          r.expressStatic,
+          "≥ 1.0× express.static",
+          {
+            on: "ratio",
+            min: 1,
+          },
+        ),
       ];
     case "web":
       return [
-        {
-          id: "web",
-          measure: "page load in chromium to the sign-in form, p50, vs a bare navigation",
-          unit: "ms",
-          ours: num(r.loadMs?.p50),
-          baseline: num(r.bareNavigationMs?.p50),
-          ratio: div(r.loadMs?.p50, r.bareNavigationMs?.p50),
-          target: "",
-        },
+        versus(
+          "web",
+          "page load in chromium to the sign-in form, p50, vs a bare navigation",
+          "ms",
+          r.loadMs?.p50,
+          r.bareNavigationMs?.p50,
+        ),
       ];
     default:
       return [];
