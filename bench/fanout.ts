@@ -1,17 +1,12 @@
 import "reflect-metadata";
-import { randomBytes } from "node:crypto";
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
-import { Client, type Room } from "@colyseus/sdk";
 import pg from "pg";
-import { createRedis } from "../src/redis";
-import { createScratchDatabase } from "../test/helpers/database";
-import { freePort } from "../test/helpers/process";
-import { pool, printResult, Problems, ratio, sleep, summary } from "./lib/measure";
-import { cpuTicks, machineTicks } from "./lib/proc";
-import { post, POSTGRES_URL, serverLogProblems, type Spawned, spawnServer, stop } from "./lib/servers";
+import { concatSamples, type Loadgen, share, sharedNow, startLoadgen, sumCounts } from "./lib/loadgen";
+import { pool, printResult, ratio, sleep, summary } from "./lib/measure";
+import { benchRedisUrl, startOurs as startOurServer } from "./lib/ours";
+import type { SummaryRow } from "./lib/rows";
+import { post, serverLogProblems, type Spawned, spawnServer, stop } from "./lib/servers";
 
 /**
  * Chat fan-out: one stream, BENCH_FANOUT_VIEWERS (500) viewers joined to its
@@ -20,11 +15,15 @@ import { post, POSTGRES_URL, serverLogProblems, type Spawned, spawnServer, stop 
  * of BENCH_FANOUT_RATE (20) msgs/s for BENCH_SECONDS (5), open loop (a slow
  * answer never delays the next send). Each text is BENCH_FANOUT_TEXT_LEN (100)
  * characters and starts with `<phase>:<message>:<send time>:`, the send time
- * being performance.now() of this process, where every receiver also runs, so
- * latency = receive − send on one clock, for every delivery (message × viewer).
+ * on the clock every process shares (performance.timeOrigin + now()), so
+ * latency = receive − send for every delivery (message × viewer), whichever
+ * load-generator worker sent and received it. The viewers and senders are
+ * spread over BENCH_CLIENT_PROCS worker processes (bench/lib/loadgen.ts,
+ * bench/workers/fanout.ts), and each phase reports their CPU (all, and the
+ * busiest worker) next to the server's.
  *
  * Ours: one `src/main.ts` process per BENCH_FANOUT_MODES entry: "postgres"
- * (scratch PostgreSQL database + Redis) and "embedded" (PGlite, local presence).
+ * (scratch PostgreSQL database + Redis, database 14 unless REDIS_URL names one) and "embedded" (PGlite, local presence).
  * Baseline, same run, same client code: bench/baseline/bare-broadcast.ts, a
  * bare Colyseus room that broadcasts every `chat` as `chatMessage` with the
  * same fields (no auth, state, validation, rate limit or persistence).
@@ -37,14 +36,13 @@ import { post, POSTGRES_URL, serverLogProblems, type Spawned, spawnServer, stop 
  * BENCH_FANOUT_RAMP_SECONDS each, also alternating) until p99 exceeds 100 ms
  * or a delivery is lost. Throughput = unique deliveries / (first send → last
  * delivery); its ratio is taken at the highest ramp step each side sustains
- * (p99 ≤ 100 ms, nothing lost). On 2 cores the client process (500 SDK
- * clients decoding every message) and the server share the CPU, and both are
- * near 100 % when the ramp ends, so the server's CPU per delivery (net of
- * idle) is also reported, and its inverse ratio as the throughput ratio to
- * expect where the server alone is the limit.
+ * (p99 ≤ 100 ms, nothing lost). The server's CPU per delivery (net of idle)
+ * is also reported, and its inverse ratio as the throughput ratio to expect
+ * where the server alone is the limit; when the busiest generator worker is
+ * near a whole core, the generator, not the server, ended the ramp.
  * Targets: throughput ≥ 0.9× the bare room's, p99 ≤ 1.2× its p99.
  */
-const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+const REDIS_URL = benchRedisUrl(14);
 const VIEWERS = Number(process.env.BENCH_FANOUT_VIEWERS ?? 500);
 const RATE = Number(process.env.BENCH_FANOUT_RATE ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -65,88 +63,14 @@ const JOIN_CONCURRENCY = 16;
 /** After the last send: how long to wait for missing deliveries before counting them lost. */
 const DRAIN_MS = 3000;
 const TARGETS = { throughputVsBare: 0.9, p99VsBare: 1.2 };
+/** Cores the machine-busy share is spread over (for the rest-of-machine figure, % of one core). */
+const BUSY_CORES = os.cpus().length;
 
 /** A counter from /metrics (0 when absent). */
 async function metric(baseUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(name + " "));
   return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
-}
-
-/** `<phase>:<message>:<send time>:` padded with "x" to TEXT_LEN characters (no whitespace: CleanText keeps it as is). */
-function chatText(phase: number, k: number, sentAt: number) {
-  const head = `${phase}:${k}:${sentAt.toFixed(3)}:`;
-  return head + "x".repeat(Math.max(0, TEXT_LEN - head.length));
-}
-
-/** One measured sending phase: deliveries, duplicates and latencies per (message, receiver). */
-class Phase {
-  readonly seen: Uint8Array;
-  readonly latencies: Float64Array;
-  /** Per message: latency to its first and to its last receiver. */
-  readonly first: Float64Array;
-  readonly last: Float64Array;
-  n = 0;
-  duplicates = 0;
-  corrupt = 0;
-  lastDelivery = 0;
-
-  constructor(
-    readonly id: number,
-    readonly total: number,
-    readonly receivers: number,
-  ) {
-    this.seen = new Uint8Array(total * receivers);
-    this.latencies = new Float64Array(total * receivers);
-    this.first = new Float64Array(total).fill(Infinity);
-    this.last = new Float64Array(total).fill(-Infinity);
-  }
-
-  /** Returns false if the message is not one of this phase's. */
-  receive(receiver: number, text: string): boolean {
-    const now = performance.now();
-    const a = text.indexOf(":");
-    const b = text.indexOf(":", a + 1);
-    const c = text.indexOf(":", b + 1);
-    if (Number(text.slice(0, a)) !== this.id) return false;
-    const k = Number(text.slice(a + 1, b));
-    const sentAt = Number(text.slice(b + 1, c));
-    if (!(k >= 0 && k < this.total) || Number.isNaN(sentAt) || text.length !== Math.max(TEXT_LEN, c + 1)) {
-      this.corrupt++;
-      return true;
-    }
-    const slot = k * this.receivers + receiver;
-    if (this.seen[slot]) {
-      this.duplicates++;
-      return true;
-    }
-    this.seen[slot] = 1;
-    const latency = now - sentAt;
-    this.latencies[this.n++] = latency;
-    if (latency < this.first[k]) this.first[k] = latency;
-    if (latency > this.last[k]) this.last[k] = latency;
-    this.lastDelivery = now;
-    return true;
-  }
-
-  /** Messages that reached every receiver that was still connected. */
-  fullyDelivered(connected: boolean[]): number {
-    let full = 0;
-    for (let k = 0; k < this.total; k++) {
-      let all = true;
-      for (let r = 0; r < this.receivers && all; r++)
-        if (connected[r] && !this.seen[k * this.receivers + r]) all = false;
-      if (all) full++;
-    }
-    return full;
-  }
-}
-
-interface Viewer {
-  client: Client;
-  room?: Room;
-  /** Still in the room (no drop or leave seen). */
-  connected: boolean;
 }
 
 interface Target {
@@ -161,177 +85,148 @@ interface Target {
   metrics?: boolean;
 }
 
-/** One target's 500 connected viewers and what they have seen. */
+/** One target's viewers, connected in the generator's workers. */
 interface Session {
   target: Target;
-  viewers: Viewer[];
-  problems: Problems;
-  current?: Phase;
-  stray: number;
-  histories: number;
-  leaving: boolean;
   joined: number;
   joinSec: number;
+  histories: number;
   /** Server CPU while nothing is sent (timers, pings), subtracted from the per-delivery cost. */
   idleCpuPct: number;
 }
 
+interface SendReply {
+  sent: number;
+  receivers: number;
+  expected: number;
+  n: number;
+  latencies: Float64Array;
+  first: Float64Array;
+  last: Float64Array;
+  lastDelivery: number;
+  duplicates: number;
+  corrupt: number;
+  stray: number;
+  fullyDelivered: Uint8Array;
+}
+
 let phaseIds = 0;
 
-/** Joins VIEWERS clients with JOIN_CONCURRENCY joins in flight. */
-async function connect(target: Target): Promise<Session> {
-  const session: Session = {
-    target,
-    viewers: Array.from({ length: VIEWERS }, (_, i) => {
-      const client = new Client(target.endpoint);
-      if (target.tokens) client.auth.token = target.tokens[i];
-      return { client, connected: false };
-    }),
-    problems: new Problems(),
-    stray: 0,
-    histories: 0,
-    leaving: false,
-    joined: 0,
-    joinSec: 0,
-    idleCpuPct: 0,
-  };
-  const { problems } = session;
+/** Joins VIEWERS clients, JOIN_CONCURRENCY joins in flight over all workers. */
+async function connect(gen: Loadgen, target: Target): Promise<Session> {
   const joinStart = performance.now();
-  await pool(session.viewers, JOIN_CONCURRENCY, async (v, i) => {
-    try {
-      const room = await v.client.joinOrCreate<any>(target.roomName, { streamId: target.streamId });
-      v.room = room;
-      v.connected = true;
-      room.onMessage("chatMessage", (m: { text: string }) => {
-        if (!session.current?.receive(i, m.text)) session.stray++;
-      });
-      room.onMessage("history", () => session.histories++);
-      problems.watch(room, ["userJoined", "userLeft", "tipReceived", "streamUpdate"]);
-      room.onDrop((code) => {
-        v.connected = false;
-        problems.add(`drop ${code}`);
-      });
-      room.onReconnect(() => problems.add("reconnected"));
-      room.onLeave((code) => {
-        v.connected = false;
-        if (!session.leaving) problems.add(`left ${code}`);
-      });
-      room.onError((code, message) => problems.add(`room error ${code} ${message ?? ""}`.trim()));
-    } catch (err) {
-      problems.add(`join failed: ${(err as Error).message}`);
-    }
+  const { replies } = await gen.run<{ joined: number; histories: number }>("connect", (w: number) => {
+    const { start, count } = share(VIEWERS, gen.procs, w);
+    return {
+      target: target.name,
+      endpoint: target.endpoint,
+      roomName: target.roomName,
+      streamId: target.streamId,
+      tokens: target.tokens?.slice(start, start + count),
+      first: start,
+      count,
+      concurrency: Math.max(1, Math.ceil(JOIN_CONCURRENCY / gen.procs)),
+    };
   });
-  session.joinSec = +((performance.now() - joinStart) / 1000).toFixed(2);
-  session.joined = session.viewers.filter((v) => v.room).length;
+  const joinSec = +((performance.now() - joinStart) / 1000).toFixed(2);
   await sleep(1000); // the userJoined / viewerCount traffic of the last joins settles
-  const before = cpuTicks(target.pid);
-  const idleStart = performance.now();
-  await sleep(2000);
-  session.idleCpuPct = +(((cpuTicks(target.pid) - before) * 1000) / (performance.now() - idleStart)).toFixed(1);
-  return session;
+  const idle = await gen.run("hold", { ms: 2000 }, { serverPid: target.pid });
+  return {
+    target,
+    joined: replies.reduce((n, r) => n + r.joined, 0),
+    joinSec,
+    histories: replies.reduce((n, r) => n + r.histories, 0),
+    idleCpuPct: idle.cpu.server?.pctOfCore ?? 0,
+  };
 }
 
 /** RATE msgs/s for `seconds`, round-robin over the senders, open loop; then waits for the stragglers. */
-async function runPhase(session: Session, rate: number, seconds: number) {
-  const { target, viewers } = session;
-  const live = viewers.filter((v) => v.connected);
+async function runPhase(gen: Loadgen, session: Session, rate: number, seconds: number) {
+  const { target } = session;
   const total = Math.round(rate * seconds);
-  const senderCount = Math.min(live.length, Math.ceil(rate / SENDER_RATE));
-  const senders = Array.from(
-    { length: senderCount },
-    (_, j) => live[Math.floor((j * live.length) / senderCount)].room!,
-  );
-  const phase = new Phase(++phaseIds, total, viewers.length);
-  const connectedAtStart = viewers.map((v) => v.connected);
-  const receivers = connectedAtStart.filter(Boolean).length;
-  const strayBefore = session.stray;
+  const status = await gen.run<{ connected: number }>("status", { target: target.name });
+  const live = status.replies.reduce((n, r) => n + r.connected, 0);
+  const senderCount = Math.max(1, Math.min(live, Math.ceil(rate / SENDER_RATE)));
+  // Senders spread evenly over the viewers (so over the workers); a dropped one just sends nothing.
+  const senders = Array.from({ length: senderCount }, (_, j) => Math.floor((j * VIEWERS) / senderCount));
   const persistedBefore = target.metrics ? await metric(target.endpoint, "stream_chat_messages_total") : 0;
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  const clientCpu = process.cpuUsage();
-  const serverCpu = cpuTicks(target.pid);
-  const machineCpu = machineTicks().busy;
-  session.current = phase;
-  loop.enable();
-  const start = performance.now();
-  for (let k = 0; k < total; k++) {
-    const wait = start + (k * 1000) / rate - performance.now();
-    if (wait >= 1) await sleep(wait);
-    senders[k % senderCount].send("chat", { text: chatText(phase.id, k, performance.now()) });
-  }
-  const sendEnd = performance.now();
-  const expected = total * receivers;
-  while (phase.n < expected && performance.now() < sendEnd + DRAIN_MS) await sleep(10);
-  const end = performance.now();
-  loop.disable();
-  const clientUsage = process.cpuUsage(clientCpu);
-  const serverTicks = cpuTicks(target.pid) - serverCpu;
-  const machineBusy = machineTicks().busy - machineCpu;
-  await sleep(200); // late duplicates
-  session.current = undefined;
-  const connected = viewers.map((v, r) => v.connected && connectedAtStart[r]);
+  const id = ++phaseIds;
+  const start = sharedNow() + 200;
+  const { replies, cpu } = await gen.run<SendReply>(
+    "send",
+    { target: target.name, id, total, rate, senders, startAt: start, drainMs: DRAIN_MS, textLen: TEXT_LEN },
+    { serverPid: target.pid },
+  );
   const persisted = target.metrics
     ? (await metric(target.endpoint, "stream_chat_messages_total")) - persistedBefore
     : undefined;
-  const activeMs = (phase.n ? phase.lastDelivery : end) - start;
-  const deliveriesPerSec = Math.round((phase.n * 1000) / activeMs);
-  const netServerTicks = serverTicks - (session.idleCpuPct / 100) * ((end - start) / 10);
-  const delivered = (xs: Float64Array) => xs.filter(Number.isFinite);
+  const n = replies.reduce((x, r) => x + r.n, 0);
+  const receivers = replies.reduce((x, r) => x + r.receivers, 0);
+  const expected = replies.reduce((x, r) => x + r.expected, 0);
+  const sent = replies.reduce((x, r) => x + r.sent, 0);
+  const first = new Float64Array(total).fill(Infinity);
+  const last = new Float64Array(total).fill(-Infinity);
+  let fully = 0;
+  for (let k = 0; k < total; k++) {
+    let all = true;
+    for (const r of replies) {
+      if (r.first[k] < first[k]) first[k] = r.first[k];
+      if (r.last[k] > last[k]) last[k] = r.last[k];
+      if (!r.fullyDelivered[k]) all = false;
+    }
+    if (all) fully++;
+  }
+  const lastDelivery = Math.max(...replies.map((r) => r.lastDelivery));
+  const activeMs = n ? lastDelivery - start : total / rate;
+  const deliveriesPerSec = Math.round((n * 1000) / activeMs);
+  // The phase's wall time includes the 200 ms lead and the drain; idle CPU is charged for all of it.
+  const serverTicks = cpu.server ? cpu.server.ms / 10 : NaN;
+  const netServerTicks = serverTicks - (session.idleCpuPct / 100) * (cpu.wallMs / 10);
+  const latencies = concatSamples(replies.map((r) => r.latencies));
   return {
-    phase,
-    first: delivered(phase.first),
-    last: delivered(phase.last),
+    n,
+    latencies,
+    first: first.filter(Number.isFinite),
+    last: last.filter(Number.isFinite),
     serverTicks,
     netServerTicks,
+    cpu,
     result: {
       rateMsgsPerSec: rate,
       senders: senderCount,
-      sent: total,
+      sent,
       receivers,
-      sendSec: +((sendEnd - start) / 1000).toFixed(2),
       expectedDeliveries: expected,
-      delivered: phase.n,
-      lost: expected - phase.n,
-      duplicates: phase.duplicates,
-      corrupt: phase.corrupt,
-      lateOrStray: session.stray - strayBefore,
-      messagesFullyDelivered: phase.fullyDelivered(connected),
+      delivered: n,
+      lost: expected - n,
+      duplicates: replies.reduce((x, r) => x + r.duplicates, 0),
+      corrupt: replies.reduce((x, r) => x + r.corrupt, 0),
+      lateOrStray: replies.reduce((x, r) => x + r.stray, 0),
+      messagesFullyDelivered: fully,
       ...(persisted !== undefined && { persisted }),
       deliveriesPerSec,
       msgsPerSec: +(deliveriesPerSec / Math.max(1, receivers)).toFixed(1),
-      latencyMs: summary(phase.latencies.subarray(0, phase.n)),
-      clientCpuPct: Math.round(((clientUsage.user + clientUsage.system) / 1000 / (end - start)) * 100),
-      clientLoopDelayP99Ms: +(loop.percentile(99) / 1e6).toFixed(2),
-      serverCpuPct: Number.isNaN(serverTicks) ? null : Math.round((serverTicks * 1000) / (end - start)),
+      latencyMs: summary(latencies),
+      generatorCpuPct: cpu.generator.pctOfCore,
+      generatorBusiestWorkerPct: cpu.generator.busiestPctOfCore,
+      generatorLoopDelayP99Ms: cpu.generator.busiestLoopDelayP99Ms,
+      serverCpuPct: cpu.server?.pctOfCore ?? null,
       /** Everything else busy meanwhile, all cores: PostgreSQL and Redis for ours, and any other load (noise). */
-      restOfMachineCpuPct: Number.isNaN(machineBusy - serverTicks)
-        ? null
-        : Math.max(
-            0,
-            Math.round(
-              ((machineBusy - serverTicks) * 1000) / (end - start) -
-                ((clientUsage.user + clientUsage.system) / 1000 / (end - start)) * 100,
-            ),
-          ),
+      restOfMachineCpuPct:
+        cpu.machineBusyPct === null || !cpu.server
+          ? null
+          : Math.max(0, Math.round(cpu.machineBusyPct * BUSY_CORES - cpu.server.pctOfCore - cpu.generator.pctOfCore)),
     },
   };
 }
 
 type PhaseRun = Awaited<ReturnType<typeof runPhase>>;
 
-const concat = (xs: Float64Array[]) => {
-  const out = new Float64Array(xs.reduce((n, x) => n + x.length, 0));
-  let at = 0;
-  for (const x of xs) {
-    out.set(x, at);
-    at += x.length;
-  }
-  return out;
-};
 const sum = (runs: PhaseRun[], f: (r: PhaseRun) => number) => runs.reduce((n, r) => n + f(r), 0);
 
 /** The fixed-rate rounds of one target, pooled. */
 function pooled(runs: PhaseRun[]) {
-  const delivered = sum(runs, (r) => r.phase.n);
+  const delivered = sum(runs, (r) => r.n);
   const netTicks = sum(runs, (r) => r.netServerTicks);
   const persisted = runs.every((r) => r.result.persisted !== undefined)
     ? sum(runs, (r) => r.result.persisted!)
@@ -343,7 +238,8 @@ function pooled(runs: PhaseRun[]) {
       p50: r.result.latencyMs.p50,
       p99: r.result.latencyMs.p99,
       max: r.result.latencyMs.max,
-      clientCpuPct: r.result.clientCpuPct,
+      generatorCpuPct: r.result.generatorCpuPct,
+      generatorBusiestWorkerPct: r.result.generatorBusiestWorkerPct,
       serverCpuPct: r.result.serverCpuPct,
       restOfMachineCpuPct: r.result.restOfMachineCpuPct,
     })),
@@ -359,25 +255,18 @@ function pooled(runs: PhaseRun[]) {
     deliveriesPerSec: Math.round(sum(runs, (r) => r.result.deliveriesPerSec) / runs.length),
     msgsPerSec: +(sum(runs, (r) => r.result.msgsPerSec) / runs.length).toFixed(1),
     /** Every delivery (message × receiver): what the p99 target is about. */
-    latencyMs: summary(concat(runs.map((r) => r.phase.latencies.subarray(0, r.phase.n)))),
+    latencyMs: summary(concatSamples(runs.map((r) => r.latencies))),
     /** Per message, to its first receiver: the server's own path (for ours: validation, mute check, INSERT). */
-    firstReceiverMs: summary(concat(runs.map((r) => r.first))),
+    firstReceiverMs: summary(concatSamples(runs.map((r) => r.first))),
     /** Per message, to its last receiver: the whole audience has it. */
-    lastReceiverMs: summary(concat(runs.map((r) => r.last))),
-    clientCpuPct: Math.round(sum(runs, (r) => r.result.clientCpuPct) / runs.length),
-    clientLoopDelayP99Ms: Math.max(...runs.map((r) => r.result.clientLoopDelayP99Ms)),
+    lastReceiverMs: summary(concatSamples(runs.map((r) => r.last))),
+    generatorCpuPct: Math.round(sum(runs, (r) => r.result.generatorCpuPct) / runs.length),
+    generatorBusiestWorkerPct: Math.round(sum(runs, (r) => r.result.generatorBusiestWorkerPct) / runs.length),
+    generatorLoopDelayP99Ms: Math.max(...runs.map((r) => r.result.generatorLoopDelayP99Ms)),
     serverCpuPct: Math.round(sum(runs, (r) => r.result.serverCpuPct ?? NaN) / runs.length),
     /** Server CPU per 1,000 deliveries, net of its idle CPU. */
     serverCpuMsPer1kDeliveries: delivered ? +((netTicks * 10 * 1000) / delivered).toFixed(2) : null,
   };
-}
-
-/** Leaves every room (64 at a time). */
-async function leaveAll(session: Session) {
-  session.leaving = true;
-  await pool(session.viewers, 64, async (v) => {
-    if (v.room?.connection.isOpen) await Promise.race([v.room.leave().catch(() => {}), sleep(5000)]);
-  });
 }
 
 /**
@@ -385,13 +274,13 @@ async function leaveAll(session: Session) {
  * alternate between targets (order rotated each round), so that all see the
  * same machine, and no one is always first or last.
  */
-async function measure(targets: Target[]) {
+async function measure(gen: Loadgen, targets: Target[]) {
   const sessions: Session[] = [];
   try {
-    for (const target of targets) sessions.push(await connect(target));
+    for (const target of targets) sessions.push(await connect(gen, target));
     const warmups: Array<{ delivered: number; lost: number; duplicates: number }> = [];
     for (const session of sessions) {
-      const { result } = await runPhase(session, RATE, WARMUP_SECONDS);
+      const { result } = await runPhase(gen, session, RATE, WARMUP_SECONDS);
       warmups.push({ delivered: result.delivered, lost: result.lost, duplicates: result.duplicates });
       await sleep(500);
     }
@@ -399,7 +288,7 @@ async function measure(targets: Target[]) {
     for (let round = 0; round < ROUNDS; round++) {
       for (let j = 0; j < sessions.length; j++) {
         const i = (j + round) % sessions.length;
-        fixed[i].push(await runPhase(sessions[i], RATE, SECONDS));
+        fixed[i].push(await runPhase(gen, sessions[i], RATE, SECONDS));
         await sleep(500);
       }
     }
@@ -409,11 +298,21 @@ async function measure(targets: Target[]) {
       for (let j = 0; j < sessions.length; j++) {
         const i = (j + step) % sessions.length;
         if (!going[i]) continue;
-        const { result } = await runPhase(sessions[i], rate, RAMP_SECONDS);
+        const { result } = await runPhase(gen, sessions[i], rate, RAMP_SECONDS);
         ramps[i].push(result);
         if ((result.latencyMs.p99 ?? Infinity) > RAMP_P99_MS || result.lost > 0) going[i] = false;
         await sleep(500);
       }
+    }
+    const statuses: Array<{ connected: number; problems: Record<string, number> }> = [];
+    for (const s of sessions) {
+      const { replies } = await gen.run<{ connected: number; problems: Record<string, number> }>("status", {
+        target: s.target.name,
+      });
+      statuses.push({
+        connected: replies.reduce((n, r) => n + r.connected, 0),
+        problems: sumCounts(replies.map((r) => r.problems)),
+      });
     }
     return sessions.map((session, i) => {
       const steps = [...fixed[i].map((r) => r.result), ...ramps[i]];
@@ -431,7 +330,7 @@ async function measure(targets: Target[]) {
           failed: VIEWERS - session.joined,
           seconds: session.joinSec,
           histories: session.histories,
-          stillInRoomAtEnd: session.viewers.filter((v) => v.connected).length,
+          stillInRoomAtEnd: statuses[i].connected,
         },
         serverIdleCpuPct: session.idleCpuPct,
         warmup: warmups[i],
@@ -440,18 +339,19 @@ async function measure(targets: Target[]) {
         capacity: {
           peakDeliveriesPerSec: peak.deliveriesPerSec,
           peakAtRate: peak.rateMsgsPerSec,
-          peakClientCpuPct: peak.clientCpuPct,
+          peakGeneratorCpuPct: peak.generatorCpuPct,
+          peakGeneratorBusiestWorkerPct: peak.generatorBusiestWorkerPct,
           peakServerCpuPct: peak.serverCpuPct,
           maxSustainedDeliveriesPerSec: bestSustained?.deliveriesPerSec ?? null,
           maxSustainedRate: bestSustained?.rateMsgsPerSec ?? null,
           /** The ramp ended on a step over 100 ms p99 or with losses. */
           saturated: ramps[i].length > 0 && ramps[i][ramps[i].length - 1] !== bestSustained,
         },
-        clientProblems: session.problems.counts,
+        clientProblems: statuses[i].problems,
       };
     });
   } finally {
-    for (const session of sessions) await leaveAll(session);
+    for (const session of sessions) await gen.run("leave", { target: session.target.name }).catch(() => {});
   }
 }
 
@@ -478,57 +378,25 @@ interface Started {
 
 /** Our server in one mode (postgres: scratch database + Redis; embedded: PGlite + local presence), a stream, viewers. */
 async function startOurs(mode: string): Promise<Started> {
-  const runId = randomBytes(4).toString("hex");
-  const postgres = mode === "postgres";
-  const scratch = postgres ? await createScratchDatabase(POSTGRES_URL) : undefined;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-bench-fanout-"));
-  const prefix = `bench-fanout-${runId}:`;
-  let server: Spawned | undefined;
-  const cleanup = async () => {
-    if (server) await stop(server.child);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    if (scratch) await scratch.drop();
-    if (postgres) await dropRedisKeys(prefix).catch(() => {});
-  };
+  const ours = await startOurServer(mode, "fanout", REDIS_URL);
   try {
-    const port = await freePort();
-    server = await spawnServer(
-      "src/main.ts",
-      {
-        DATABASE_URL: scratch?.url ?? "",
-        REDIS_URL: postgres ? REDIS_URL : "",
-        REDIS_KEY_PREFIX: prefix,
-        PORT: String(port),
-        PUBLIC_ADDRESS: `127.0.0.1:${port}`,
-        RATE_LIMIT_MAX: "1000000",
-        AUTH_RATE_LIMIT_MAX: "1000000",
-        LOG_LEVEL: "warn",
-        DATA_DIR: dataDir,
-      },
-      "/health/ready",
-    );
     const setupStart = performance.now();
-    const { tokens, streamId } = await setUp(server.baseUrl, runId);
+    const { tokens, streamId } = await setUp(ours.baseUrl, ours.runId);
     const setupSec = +((performance.now() - setupStart) / 1000).toFixed(2);
     return {
       target: {
         name: `ours-${mode}`,
-        endpoint: server.baseUrl,
+        endpoint: ours.baseUrl,
         roomName: "stream",
         streamId,
         tokens,
-        pid: server.child.pid,
+        pid: ours.pid,
         metrics: true,
       },
-      info: {
-        mode,
-        database: postgres ? "postgresql" : "embedded (PGlite)",
-        presence: postgres ? "redis" : "local",
-        setupSec,
-      },
+      info: { ...ours.info, setupSec },
       inspect: async () => {
-        if (!scratch) return {};
-        const db = new pg.Client({ connectionString: scratch.url });
+        if (!ours.scratch) return {};
+        const db = new pg.Client({ connectionString: ours.scratch.url });
         await db.connect();
         try {
           const { rows } = await db.query(
@@ -540,26 +408,12 @@ async function startOurs(mode: string): Promise<Started> {
           await db.end();
         }
       },
-      server,
-      cleanup,
+      server: ours.server,
+      cleanup: ours.cleanup,
     };
   } catch (err) {
-    await cleanup();
+    await ours.cleanup();
     throw err;
-  }
-}
-
-async function dropRedisKeys(prefix: string) {
-  const redis = createRedis(REDIS_URL);
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-  } finally {
-    await redis.quit();
   }
 }
 
@@ -630,10 +484,15 @@ function compare(ours: Measured, bare: Measured) {
 
 export async function benchFanout(): Promise<Record<string, unknown>> {
   const started: Started[] = [];
+  let gen: Loadgen | undefined;
   try {
     for (const mode of MODES) started.push(await startOurs(mode));
     started.push(await startBare());
-    const measured = await measure(started.map((s) => s.target));
+    gen = await startLoadgen({ worker: path.join(__dirname, "workers/fanout.ts") });
+    const measured = await measure(
+      gen,
+      started.map((s) => s.target),
+    );
     const results: Array<Record<string, unknown>> = [];
     for (const [i, s] of started.entries()) {
       const extra = await s.inspect();
@@ -653,8 +512,49 @@ export async function benchFanout(): Promise<Record<string, unknown>> {
     const vsBare = Object.fromEntries(
       MODES.map((mode, i) => [mode, compare(measured[i], measured[measured.length - 1])]),
     );
+    const bareMeasured = measured[measured.length - 1];
+    const rows: SummaryRow[] = MODES.flatMap((mode, i): SummaryRow[] => {
+      const c = vsBare[mode];
+      const m = measured[i];
+      const serverCpu = {
+        ours: m.fixed.serverCpuMsPer1kDeliveries,
+        baseline: bareMeasured.fixed.serverCpuMsPer1kDeliveries,
+        unit: "ms/1k deliveries",
+      };
+      const generatorCpu = { pctOfCore: m.fixed.generatorCpuPct, busiestPctOfCore: m.fixed.generatorBusiestWorkerPct };
+      return [
+        {
+          id: "P1",
+          measure: `stream fan-out, ${VIEWERS} viewers (${mode}): max sustained deliveries/s (p99 ≤ ${RAMP_P99_MS} ms, none lost)`,
+          unit: "/s",
+          ours: RAMP.length ? m.capacity.maxSustainedDeliveriesPerSec : m.fixed.deliveriesPerSec,
+          baseline: RAMP.length
+            ? bareMeasured.capacity.maxSustainedDeliveriesPerSec
+            : bareMeasured.fixed.deliveriesPerSec,
+          ratio: c.targets.throughputVsBare.actual,
+          target: `≥ ${TARGETS.throughputVsBare}× bare`,
+          check: { on: "ratio", min: TARGETS.throughputVsBare },
+          serverCpu,
+          generatorCpu,
+        },
+        {
+          id: "P1",
+          measure: `stream fan-out, ${VIEWERS} viewers (${mode}): p99 of every delivery at ${RATE} msgs/s`,
+          unit: "ms",
+          ours: m.fixed.latencyMs.p99 ?? null,
+          baseline: bareMeasured.fixed.latencyMs.p99 ?? null,
+          ratio: c.targets.p99VsBare.actual,
+          target: `≤ ${TARGETS.p99VsBare}× bare`,
+          check: { on: "ratio", max: TARGETS.p99VsBare },
+          serverCpu,
+          generatorCpu,
+        },
+      ];
+    });
     return {
       name: "fanout",
+      rows,
+      generatorProcs: gen.procs,
       viewers: VIEWERS,
       rateMsgsPerSec: RATE,
       seconds: SECONDS,
@@ -673,6 +573,7 @@ export async function benchFanout(): Promise<Record<string, unknown>> {
       bare,
     };
   } finally {
+    await gen?.close();
     for (const s of started) await s.cleanup().catch((err) => console.error(`cleanup of ${s.target.name}:`, err));
   }
 }

@@ -3,7 +3,7 @@ import { concatSamples, type Loadgen, type PhaseCpu, sharedNow, startLoadgen, su
 import { printResult, ratio, sleep, summary } from "./lib/measure";
 import { benchRedisUrl, type Ours, startOurs } from "./lib/ours";
 import { post, serverLogProblems, type Spawned, spawnServer, stop } from "./lib/servers";
-import type { SummaryRow } from "./lib/summary";
+import type { SummaryRow } from "./lib/rows";
 
 /**
  * P8, joins: BENCH_JOIN_CLIENTS (2,000) guests join ONE `stream` room,

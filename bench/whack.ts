@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Client, type Room } from "@colyseus/sdk";
-import { pool, printResult, Problems, ratio, sleep, summary } from "./lib/measure";
-import { cpuTicks } from "./lib/proc";
+import { concatSamples, type Loadgen, startLoadgen, sumCounts } from "./lib/loadgen";
+import { pool, printResult, ratio, sleep, summary } from "./lib/measure";
+import type { SummaryRow } from "./lib/rows";
 import { createScratchDatabase } from "../test/helpers/database";
 import { post, POSTGRES_URL, ROOT, serverLogProblems, type Spawned, spawnServer, stop, TSX_CLI } from "./lib/servers";
 
@@ -14,7 +14,9 @@ import { post, POSTGRES_URL, ROOT, serverLogProblems, type Spawned, spawnServer,
  * `error {code: "MISS"}` answers each whack), for MEASURE_SECONDS (5) per step.
  * N ramps over BENCH_WHACK_RAMP until the p99 of whack → answer passes 50 ms
  * (twice in a row: other load on the machine makes single spikes).
- * Latency is measured on this process's clock (send → the answer, matched in
+ * The players are spread over the load generator's worker processes
+ * (bench/lib/loadgen.ts, bench/workers/whack.ts), whose CPU each step reports.
+ * Latency is measured in the player's worker (send → the answer, matched in
  * order per client: each whack gets exactly one answer). Server CPU comes from
  * /proc (the server process tree), net of nothing: rounds also spawn moles,
  * patch state and write behind, which is the point.
@@ -47,93 +49,38 @@ interface Target {
   players?: Array<{ accessToken: string; sessionToken: string }>;
 }
 
-/** One step: `rounds` players in their own rooms, whacking for MEASURE_SECONDS. */
-async function step(target: Target, rounds: number) {
-  const problems = new Problems();
-  const rooms: Room<any>[] = [];
-  /** Per player: sends its next whack. */
-  const whackers: Array<() => void> = [];
-  const latencies: number[] = [];
-  let answered = 0;
-  let measuring = false;
+/** One step: `rounds` players in their own rooms (spread over the generator's workers), whacking for MEASURE_SECONDS. */
+async function step(gen: Loadgen, target: Target, rounds: number) {
   try {
-    await pool(
-      Array.from({ length: rounds }, (_, i) => i),
-      16,
-      async (i) => {
-        const client = new Client(target.server.baseUrl);
-        const player = target.players?.[i];
-        if (player) client.auth.token = player.accessToken;
-        const room = await client.create<any>(target.roomName, { mode: "solo", sessionToken: player?.sessionToken });
-        rooms.push(room);
-        const sent: number[] = [];
-        const answer = () => {
-          const at = sent.shift();
-          if (at !== undefined && measuring) {
-            latencies.push(performance.now() - at);
-            answered++;
-          }
-        };
-        room.onMessage("hit", answer);
-        room.onMessage("error", (e: { code: string }) => {
-          if (e.code !== "MISS" && e.code !== "ALREADY_HIT") problems.add(`error ${e.code}`);
-          answer();
-        });
-        for (const type of ["pong", "round:end", "ended"]) room.onMessage(type, () => {});
-        room.onMessage("*", (type: string | number) => problems.add(`unexpected ${type}`));
-        room.onLeave((code) => measuring && problems.add(`left ${code}`));
-        const whacked = new Set<number>();
-        whackers.push(() => {
-          const holes: any[] = room.state?.holes ? [...room.state.holes] : [];
-          const up = holes.findIndex((h) => h.moleId > 0 && !whacked.has(h.moleId));
-          const moleId = up >= 0 ? holes[up].moleId : null;
-          if (moleId) whacked.add(moleId);
-          sent.push(performance.now());
-          room.send("whack", { hole: up >= 0 ? up : Math.floor(Math.random() * 9), moleId });
-        });
-        room.send("ready");
-      },
-    );
-    // Ours counts down 3 s before play; the bare room answers at once.
-    if (target.name !== "bare") {
-      const deadline = Date.now() + 15_000;
-      while (rooms.some((r) => r.state?.phase !== "playing") && Date.now() < deadline) await sleep(50);
-    }
-    // Open loop: every player whacks every 100 ms, phase-shifted so the whacks spread over each 100 ms.
-    const timers: NodeJS.Timeout[] = whackers.map((whack, i) =>
-      setTimeout(
-        () => {
-          whack();
-          timers[i] = setInterval(whack, 1000 / WHACK_RATE);
-        },
-        (i * 1000) / WHACK_RATE / whackers.length,
-      ),
-    );
+    await gen.run("open", {
+      endpoint: target.server.baseUrl,
+      roomName: target.roomName,
+      rounds,
+      players: target.players?.slice(0, rounds),
+      waitPlaying: target.name !== "bare",
+    });
+    await gen.run("start", { rate: WHACK_RATE });
     await sleep(1000); // warm-up, not measured
-    const cpu = cpuTicks(target.server.child.pid);
-    const client = process.cpuUsage();
-    const start = performance.now();
-    measuring = true;
-    await sleep(MEASURE_SECONDS * 1000);
-    measuring = false;
-    const elapsed = performance.now() - start;
-    const serverTicks = cpuTicks(target.server.child.pid) - cpu;
-    const clientUsage = process.cpuUsage(client);
-    timers.forEach((t) => clearTimeout(t));
-    await sleep(300);
+    const { replies, cpu } = await gen.run<{
+      answered: number;
+      latencies: Float64Array;
+      problems: Record<string, number>;
+    }>("measure", { ms: MEASURE_SECONDS * 1000 }, { serverPid: target.server.child.pid });
+    const answered = replies.reduce((n, r) => n + r.answered, 0);
+    const serverMs = cpu.server?.ms ?? NaN;
     return {
       rounds,
-      whacksPerSec: Math.round((answered * 1000) / elapsed),
-      latencyMs: summary(latencies),
-      serverCpuPct: Math.round((serverTicks * 1000) / elapsed),
-      serverCpuUsPerWhack: answered ? Math.round((serverTicks * 10_000) / answered) : null,
-      clientCpuPct: Math.round(((clientUsage.user + clientUsage.system) / 1000 / elapsed) * 100),
-      problems: problems.counts,
+      whacksPerSec: Math.round((answered * 1000) / cpu.wallMs),
+      latencyMs: summary(concatSamples(replies.map((r) => r.latencies))),
+      serverCpuPct: cpu.server ? Math.round(cpu.server.pctOfCore) : null,
+      serverCpuUsPerWhack: answered && cpu.server ? Math.round((serverMs * 1000) / answered) : null,
+      generatorCpuPct: cpu.generator.pctOfCore,
+      generatorBusiestWorkerPct: cpu.generator.busiestPctOfCore,
+      generatorLoopDelayP99Ms: cpu.generator.busiestLoopDelayP99Ms,
+      problems: sumCounts(replies.map((r) => r.problems)),
     };
   } finally {
-    await pool(rooms, 64, async (r) => {
-      if (r.connection.isOpen) await Promise.race([r.leave().catch(() => {}), sleep(5000)]);
-    });
+    await gen.run("end").catch(() => {});
     await sleep(500);
   }
 }
@@ -220,7 +167,9 @@ async function startOurs(mode: string, port: number): Promise<Target> {
 
 export async function benchWhack(): Promise<Record<string, unknown>> {
   const targets: Target[] = [];
+  let gen: Loadgen | undefined;
   try {
+    gen = await startLoadgen({ worker: path.join(__dirname, "workers/whack.ts") });
     for (const [k, mode] of MODES.entries()) targets.push(await startOurs(mode, FIRST_PORT + k));
     const barePort = FIRST_PORT + MODES.length;
     targets.push({
@@ -236,9 +185,9 @@ export async function benchWhack(): Promise<Record<string, unknown>> {
         for (let j = 0; j < targets.length; j++) {
           const i = (j + k + run) % targets.length;
           if (!going[i]) continue;
-          let result: Step = await step(targets[i], rounds);
+          let result: Step = await step(gen, targets[i], rounds);
           // The machine is shared: a step over the limit is measured once more before it ends the ramp.
-          if (!withinLimit(result)) result = { ...(await step(targets[i], rounds)), retried: true };
+          if (!withinLimit(result)) result = { ...(await step(gen, targets[i], rounds)), retried: true };
           steps[i].push(result);
           if (!withinLimit(result)) going[i] = false;
         }
@@ -262,8 +211,32 @@ export async function benchWhack(): Promise<Record<string, unknown>> {
     const bare = measured[measured.length - 1];
     const logs = targets.map((t) => serverLogProblems(t.server.output()));
     for (const t of targets) await stop(t.server.child);
+    const rows: SummaryRow[] = measured.slice(0, -1).map((ours) => {
+      const last = (m: typeof ours) => {
+        const steps = m.runs.flat().filter(withinLimit);
+        return steps[steps.length - 1];
+      };
+      const g = last(ours);
+      return {
+        id: "whack",
+        measure: `whack rounds with p99 ≤ ${P99_LIMIT_MS} ms (${ours.name.replace("ours-", "")}; ramp top ${MAX_ROUNDS})`,
+        unit: "rounds",
+        ours: ours.spread.maxRoundsWithinP99?.median ?? null,
+        baseline: bare.spread.maxRoundsWithinP99?.median ?? null,
+        ratio: ratio(ours.spread.maxRoundsWithinP99?.median, bare.spread.maxRoundsWithinP99?.median),
+        target: "",
+        serverCpu: {
+          ours: ours.spread.serverCpuUsPerWhack?.median ?? null,
+          baseline: bare.spread.serverCpuUsPerWhack?.median ?? null,
+          unit: "µs/whack",
+        },
+        ...(g && { generatorCpu: { pctOfCore: g.generatorCpuPct, busiestPctOfCore: g.generatorBusiestWorkerPct } }),
+      };
+    });
     return {
       name: "whack",
+      rows,
+      generatorProcs: gen.procs,
       whacksPerPlayerPerSec: WHACK_RATE,
       measureSeconds: MEASURE_SECONDS,
       ramp: RAMP,
@@ -282,6 +255,7 @@ export async function benchWhack(): Promise<Record<string, unknown>> {
       targets: measured.map((m, i) => ({ ...m, serverLog: logs[i] })),
     };
   } finally {
+    await gen?.close();
     for (const t of targets) await stop(t.server.child).catch(() => {});
   }
 }

@@ -5,15 +5,22 @@ import fs from "node:fs";
 /** The process and everything under it (tsx runs the script in a child), deepest first. */
 export function processTree(pid: number): number[] {
   const out: number[] = [];
+  let tasks: string[] = [];
   try {
-    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-      const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-      for (const child of children.split(/\s+/).filter(Boolean)) out.push(...processTree(Number(child)));
-    }
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
   } catch {
     // gone, or not Linux
   }
-  return [...out, pid];
+  for (const task of tasks) {
+    let children = "";
+    try {
+      children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+    } catch {
+      // that thread ended meanwhile (one ending must not hide the other threads' children)
+    }
+    for (const child of children.split(/\s+/).filter(Boolean)) out.push(...processTree(Number(child)));
+  }
+  return [...new Set([...out, pid])];
 }
 
 /** CPU time (clock ticks, 100 Hz) of a process and its descendants (tsx runs the server in a child); NaN without one. */

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { rowsOf, type SummaryRow } from "./rows";
 
 /**
  * bench/results/summary.md: one table, a row per target (P1–P8) and per other
@@ -9,28 +10,10 @@ import path from "node:path";
  * holding several runs (BENCH_REPEAT) shows the median and the min–max.
  */
 
-export interface SummaryRow {
-  /** "P1" … "P8" for the issue's targets, else the bench's name. */
-  id: string;
-  measure: string;
-  unit: string;
-  ours: number | null;
-  baseline: number | null;
-  /** ours / baseline. */
-  ratio: number | null;
-  /** As the issue states it, e.g. "≤ 1.5× bare". */
-  target: string;
-  /** Which figure the target bounds, and how: met is judged again on the median of the runs. */
-  check?: { on: "ratio" | "ours"; max?: number; min?: number };
-  /** Server CPU per operation, ours and the baseline's. */
-  serverCpu?: { ours: number | null; baseline: number | null; unit: string };
-  /** The generator's CPU over the measured phase: all workers (% of one core) and the busiest one. */
-  generatorCpu?: { pctOfCore: number; busiestPctOfCore: number };
-}
-
 export interface BenchResultFile {
   name: string;
-  runs: Array<{ at: string; rows?: SummaryRow[]; [k: string]: unknown }>;
+  /** One result per run (BENCH_REPEAT). */
+  results: Array<{ at: string; [k: string]: unknown }>;
 }
 
 const ORDER = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"];
@@ -53,7 +36,7 @@ function spread(xs: Array<number | null | undefined>): { text: string; median: n
 }
 
 function met(row: SummaryRow, ours: number | null, ratio: number | null): string {
-  if (!row.check) return row.target ? "—" : "";
+  if (!row.check) return "—";
   const x = row.check.on === "ratio" ? ratio : ours;
   if (x === null) return "not measured";
   const ok = (row.check.max === undefined || x <= row.check.max) && (row.check.min === undefined || x >= row.check.min);
@@ -75,13 +58,16 @@ export function writeSummary(dir: string, loadBefore: number[]) {
   const files = fs
     .readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
-    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as BenchResultFile)
-    .filter((r) => Array.isArray(r.runs));
+    .map((f): BenchResultFile => {
+      const data = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
+      // A result written before BENCH_REPEAT: one run.
+      return Array.isArray(data.results) ? data : { name: data.name ?? f.replace(/\.json$/, ""), results: [data] };
+    });
   const lines: string[] = [];
   const byKey = new Map<string, { bench: string; rows: SummaryRow[]; at: string[] }>();
   for (const file of files) {
-    for (const run of file.runs) {
-      for (const row of run.rows ?? []) {
+    for (const run of file.results) {
+      for (const row of rowsOf(file.name, run)) {
         const key = `${row.id}\u0000${row.measure}`;
         const entry = byKey.get(key) ?? { bench: file.name, rows: [], at: [] };
         entry.rows.push(row);

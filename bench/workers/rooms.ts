@@ -12,6 +12,7 @@ import { pool, Problems, sleep } from "../lib/measure";
  * - join {tokens?, endpoint, targets, total, concurrency, startAt}: the clients join (with the tokens kept
  *   under `tokens`, if given), from startAt on the shared clock
  * - received: the messages received by type since the join, problems, rooms still open
+ * - hold {ms}: the clients stay connected for ms (what they received meanwhile is counted)
  * - leave: every client leaves
  */
 
@@ -105,6 +106,11 @@ serveWorker({
 
   /** What the clients received since they joined, and what went wrong since. */
   received: () => ({ received, problems: problems.counts, open: rooms.filter((r) => r.connection.isOpen).length }),
+
+  hold: async (arg: { ms: number }) => {
+    await sleep(arg.ms);
+    return rooms.filter((r) => r.connection.isOpen).length;
+  },
 
   leave: async () => {
     leaving = true;
