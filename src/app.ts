@@ -12,6 +12,7 @@ import { listenOrFail } from "./listen";
 import { createLogger } from "./logger";
 import { guardProcess, logRedisErrors } from "./process-guard";
 import { createMatchMakerGateway } from "./rooms/gateway";
+import { listenForCallModeration } from "./rooms/call-moderation";
 import { listenForUserNotices } from "./rooms/user-notices";
 import { createRedis } from "./redis";
 import { watchRedisDataLoss } from "./redis-data-loss";
@@ -89,6 +90,8 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   await startServices(services, config);
   // Notices for one user's open rooms (badge:awarded), from any process, handed to this process's clients.
   const stopUserNotices = await listenForUserNotices(services.events);
+  // Moderation verdicts for this process's call rooms, from any process.
+  const stopCallModeration = await listenForCallModeration(services.events);
   // Released before the database closes: a dispatch pass under way finishes first.
   releases.unshift(() => services.domainLog.stop());
   releases.unshift(() => services.domainEventPruner.stop());
@@ -116,6 +119,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     services.moderation.stop();
     services.play.live.stop();
     stopUserNotices();
+    stopCallModeration();
     logger.info("shutting down: draining rooms");
   });
   server.onShutdown(async () => {

@@ -9,6 +9,7 @@ import type { ModerationAction } from "../services/events";
 import type { RoomAnswer } from "../services/room-gateway";
 import { CleanText } from "../services/text";
 import type { RoomAuth } from "./auth";
+import { watchUserModeration } from "./call-moderation";
 import { moderationNotice, NoPayload, sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { VideoCallState } from "./schema/VideoCallState";
@@ -117,14 +118,12 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     this.autoDispose = false;
     this.seatReservationTimeout = this.calls.timings.joinTimeoutSec;
     const { events } = roomServices();
-    this.unsubscribe = await Promise.all(
-      [this.call.userA, this.call.userB].map((userId) =>
-        events.subscribe("user.moderation", userId, ({ action, reason, callId }) => {
-          // A verdict about an earlier call does not end this one.
-          if (callId && callId !== this.call.id) return;
-          this.serial.post(() => this.moderate(userId, action, reason));
-        }),
-      ),
+    this.unsubscribe = [this.call.userA, this.call.userB].map((userId) =>
+      watchUserModeration(events, userId, ({ action, reason, callId }) => {
+        // A verdict about an earlier call does not end this one.
+        if (callId && callId !== this.call.id) return;
+        this.serial.post(() => this.moderate(userId, action, reason));
+      }),
     );
     this.timer = this.clock.setTimeout(
       () => this.serial.post(() => this.endEarly("cancelled")),
