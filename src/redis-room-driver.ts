@@ -3,6 +3,7 @@ import { RedisDriver } from "@colyseus/redis-driver";
 import { Query } from "@colyseus/redis-driver/Query";
 import type { Redis } from "ioredis";
 import { logRedisErrors } from "./process-guard";
+import { pipelineCommands } from "./redis";
 
 /** Colyseus's own key, kept whole: lookups by room id, process clean-up and other tools still use it. */
 const ALL_ROOMS = "roomcaches";
@@ -38,6 +39,7 @@ export class RoomNamePartitionedRedisDriver extends RedisDriver {
     super(url);
     // The stock driver's own connection (its private `_client`): one connection, and its ioredis copy.
     this.redis = (this as unknown as { _client: Redis })._client;
+    pipelineCommands(this.redis);
     // Colyseus's logger is swapped for ours after the driver is built: look it up on each error.
     logRedisErrors(this.redis, "room driver", { warn: (obj, msg) => logger.warn(obj, msg) });
   }
