@@ -12,8 +12,9 @@ import { listenOrFail } from "./listen";
 import { createLogger } from "./logger";
 import { guardProcess, logRedisErrors } from "./process-guard";
 import { createMatchMakerGateway } from "./rooms/gateway";
+import { listenForCallModeration } from "./rooms/call-moderation";
 import { listenForUserNotices } from "./rooms/user-notices";
-import { createRedis } from "./redis";
+import { createRedis, pipelineCommands } from "./redis";
 import { watchRedisDataLoss } from "./redis-data-loss";
 import { createServices, type Services, startServices } from "./services";
 import { seed } from "./services/seed";
@@ -80,6 +81,8 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
 
   // Colyseus and our services share one presence: Redis pub/sub across processes, or in-process.
   const presence: Presence = config.REDIS_URL ? new RedisPresence(config.REDIS_URL) : new LocalPresence();
+  // Its command connection (`pub`, protected); the subscriber connection is left as it is.
+  if (presence instanceof RedisPresence) pipelineCommands((presence as unknown as { pub: { options: object } }).pub);
   // Each joinOrCreate waiting for a new room (a popular stream starting) listens on presence's
   // emitter: more than Node's default 10 is normal here, not a leak.
   presence.setMaxListeners(1000);
@@ -89,6 +92,8 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   await startServices(services, config);
   // Notices for one user's open rooms (badge:awarded), from any process, handed to this process's clients.
   const stopUserNotices = await listenForUserNotices(services.events);
+  // Moderation verdicts for this process's call rooms, from any process.
+  const stopCallModeration = await listenForCallModeration(services.events);
   // Released before the database closes: a dispatch pass under way finishes first.
   releases.unshift(() => services.domainLog.stop());
   releases.unshift(() => services.domainEventPruner.stop());
@@ -117,6 +122,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     services.moderation.stop();
     services.play.live.stop();
     stopUserNotices();
+    stopCallModeration();
     logger.info("shutting down: draining rooms");
   });
   server.onShutdown(async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { ACCESS_AUDIENCE, TOKEN_ISSUER } from "../src/services/access-tokens";
+import { ACCESS_AUDIENCE, signAccessToken, TOKEN_ISSUER, verifyAccessToken } from "../src/services/access-tokens";
 import { testApp } from "./helpers/app";
 import { me, register } from "./helpers/users";
 
@@ -98,5 +98,24 @@ describe("access tokens", () => {
       assert.equal((await fetch("/api/auth/me", { headers: { Authorization: "Basic abc" } })).status, 401);
       assert.equal((await fetch("/api/auth/me", { headers: { Authorization: "Bearer not.a.jwt" } })).status, 401);
     });
+  });
+
+  it("a token verified once is still refused once it expires (verified tokens are remembered, not their validity)", () => {
+    const secret = "remembered-token-test-secret-0123456789";
+    const token = signAccessToken(secret, { sub: "00000000-0000-4000-8000-000000000001", role: "user", ver: 3 });
+    const first = verifyAccessToken(secret, token);
+    assert.deepEqual([first.sub, first.ver], ["00000000-0000-4000-8000-000000000001", 3]);
+    assert.equal(verifyAccessToken(secret, token), first, "the second check is answered from memory");
+    assert.throws(() => verifyAccessToken(`${secret}-other`, token), /Invalid access token/, "per secret");
+    const realNow = Date.now;
+    Date.now = () => realNow() + 16 * 60_000;
+    try {
+      assert.throws(
+        () => verifyAccessToken(secret, token),
+        (err: { code?: string }) => err.code === "TOKEN_EXPIRED",
+      );
+    } finally {
+      Date.now = realNow;
+    }
   });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { initializeRoomCache, type IRoomCache } from "@colyseus/core";
 import { Redis } from "ioredis";
-import { RoomNamePartitionedRedisDriver } from "../src/redis-room-driver";
+import { COUNT_WRITE_DELAY_MS, RoomNamePartitionedRedisDriver } from "../src/redis-room-driver";
 
 /** A Redis database of its own: the test servers' room caches live in database 0. */
 const DRIVER_DB = 13;
@@ -62,4 +62,36 @@ describe("room-name partitioned Redis driver", function () {
     assert.deepEqual(await redis.hkeys("roomcaches:stream"), ["s2"]);
     assert.deepEqual(await redis.hkeys("roomcaches"), ["s2"]);
   });
+
+  it("writes client-count changes of a window together, a lock at once, and never re-lists a removed room", async () => {
+    const listed = async (id: string) => {
+      const raw = await redis.hget("roomcaches:match_queue", id);
+      return raw ? (JSON.parse(raw) as IRoomCache) : undefined;
+    };
+    const q = room("q1", "match_queue", { maxClients: 3 });
+    await driver.persist(q);
+    for (let i = 0; i < 3; i++) await driver.update(q, { $inc: { clients: 1 }, $set: { locked: false } });
+    await driver.update(q, { $inc: { clients: -1 }, $set: { locked: false } });
+    assert.equal((await listed("q1"))?.clients, 0, "a count change alone waits for the window");
+    await sleep(COUNT_WRITE_DELAY_MS + 50);
+    assert.equal((await listed("q1"))?.clients, 2, "then the last count of the window is written");
+    assert.equal(JSON.parse((await redis.hget("roomcaches", "q1"))!).clients, 2, "in both hashes");
+
+    await driver.update(q, { $inc: { clients: 1 }, $set: { locked: true } });
+    assert.deepEqual(
+      [(await listed("q1"))?.clients, (await listed("q1"))?.locked],
+      [3, true],
+      "a lock is written at once",
+    );
+
+    const gone = room("q2", "match_queue");
+    await driver.persist(gone);
+    await driver.update(gone, { $inc: { clients: 1 }, $set: { locked: false } });
+    assert.equal(await driver.remove("q2"), true);
+    await sleep(COUNT_WRITE_DELAY_MS + 50);
+    assert.equal(await listed("q2"), undefined, "the pending count write was dropped with the room");
+    assert.equal(await redis.hexists("roomcaches", "q2"), 0);
+  });
 });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

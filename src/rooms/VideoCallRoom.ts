@@ -9,29 +9,14 @@ import type { ModerationAction } from "../services/events";
 import type { RoomAnswer } from "../services/room-gateway";
 import { CleanText } from "../services/text";
 import type { RoomAuth } from "./auth";
+import { Candidate, Description, isCandidate, isDescription, signal } from "./call-signals";
+import { watchUserModeration } from "./call-moderation";
 import { moderationNotice, NoPayload, sendError, unknownMessage, validated } from "./messages";
 import { MessageRateLimiter } from "./rate-limit";
 import { VideoCallState } from "./schema/VideoCallState";
 import { Serial } from "./serial";
 import { roomServices } from "./services";
 
-const Sdp = z
-  .string()
-  .min(1)
-  .max(32 * 1024);
-const Description = (type: "offer" | "answer") => z.strictObject({ sdp: Sdp, type: z.literal(type).optional() });
-/** RTCIceCandidateInit; the empty string is the end-of-candidates marker. */
-const Candidate = z.strictObject({
-  candidate: z.union([
-    z.string().max(1024),
-    z.strictObject({
-      candidate: z.string().max(1024),
-      sdpMid: z.string().max(64).nullish(),
-      sdpMLineIndex: z.number().int().min(0).max(255).nullish(),
-      usernameFragment: z.string().max(256).nullish(),
-    }),
-  ]),
-});
 const Chat = z.strictObject({ text: CleanText(1, 500) });
 /** One emoji (with modifiers, joiners, flags): a handful of code points. */
 const Emoji = z
@@ -47,6 +32,11 @@ const signals = new Counter({
   labelNames: ["type"] as const,
   registers: [registry],
 });
+type RelayedType = "offer" | "answer" | "candidate" | "chat" | "reaction";
+/** The counter's children, looked up once: a labelled inc() hashes its labels on every message. */
+const relayed = Object.fromEntries(
+  (["offer", "answer", "candidate", "chat", "reaction"] as const).map((type) => [type, signals.labels(type)]),
+) as Record<RelayedType, ReturnType<typeof signals.labels>>;
 
 type Delayed = ReturnType<Room["clock"]["setTimeout"]>;
 
@@ -90,11 +80,13 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
   private readonly reactionLimit = new MessageRateLimiter(10, 3);
 
   messages = {
-    offer: validated("offer", Description("offer"), (c, { sdp }) => this.relay(c, "offer", { sdp }, this.signaling)),
-    answer: validated("answer", Description("answer"), (c, { sdp }) =>
+    offer: signal("offer", Description("offer"), isDescription("offer"), (c, { sdp }) =>
+      this.relay(c, "offer", { sdp }, this.signaling),
+    ),
+    answer: signal("answer", Description("answer"), isDescription("answer"), (c, { sdp }) =>
       this.relay(c, "answer", { sdp }, this.signaling),
     ),
-    candidate: validated("candidate", Candidate, (c, m) => this.relay(c, "candidate", m, this.signaling)),
+    candidate: signal("candidate", Candidate, isCandidate, (c, m) => this.relay(c, "candidate", m, this.signaling)),
     chat: validated("chat", Chat, (c, { text }) => this.relay(c, "chat", { text, at: Date.now() }, this.chatLimit)),
     reaction: validated("reaction", Reaction, (c, m) => this.relay(c, "reaction", m, this.reactionLimit)),
     end: validated("end", NoPayload, (client) =>
@@ -117,14 +109,12 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     this.autoDispose = false;
     this.seatReservationTimeout = this.calls.timings.joinTimeoutSec;
     const { events } = roomServices();
-    this.unsubscribe = await Promise.all(
-      [this.call.userA, this.call.userB].map((userId) =>
-        events.subscribe("user.moderation", userId, ({ action, reason, callId }) => {
-          // A verdict about an earlier call does not end this one.
-          if (callId && callId !== this.call.id) return;
-          this.serial.post(() => this.moderate(userId, action, reason));
-        }),
-      ),
+    this.unsubscribe = [this.call.userA, this.call.userB].map((userId) =>
+      watchUserModeration(events, userId, ({ action, reason, callId }) => {
+        // A verdict about an earlier call does not end this one.
+        if (callId && callId !== this.call.id) return;
+        this.serial.post(() => this.moderate(userId, action, reason));
+      }),
     );
     this.timer = this.clock.setTimeout(
       () => this.serial.post(() => this.endEarly("cancelled")),
@@ -294,7 +284,7 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     if (action !== "warn") await this.endEarly("moderation", innocent);
   }
 
-  private relay(from: Client, type: string, payload: unknown, limiter: MessageRateLimiter) {
+  private relay(from: Client, type: RelayedType, payload: unknown, limiter: MessageRateLimiter) {
     if (this.state.phase !== "live") return sendError(from, "CALL_NOT_LIVE", "The call is not live");
     if (!limiter.take(from.sessionId)) {
       return sendError(from, "RATE_LIMITED", `Too many ${type} messages`, {
@@ -304,7 +294,7 @@ export class VideoCallRoom extends Room<{ state: VideoCallState }> {
     const peer = this.otherThan(userOf(from));
     if (!peer) return sendError(from, "PEER_AWAY", "The other peer is reconnecting");
     peer.send(type, payload);
-    signals.inc({ type });
+    relayed[type].inc();
   }
 
   private otherThan(userId: string): Client | undefined {

@@ -24,8 +24,21 @@ export function signAccessToken(secret: string, claims: Omit<AccessClaims, "typ"
   );
 }
 
+/**
+ * Access tokens verified lately, per secret: the claims of a signed token never
+ * change, and a client presents the same token on every request and room join
+ * (twice per matchmaking request: the per-user rate limit, then the room's
+ * onAuth), so the HMAC and JSON work is done once per token. The expiry is
+ * checked on every use; revocation is the caller's (token version).
+ */
+const VERIFIED_MAX = 10_000;
+const verified = new Map<string, Map<string, { claims: AccessClaims; expiresAtMs: number }>>();
+
 /** Signature, issuer, audience, expiry and `typ`; the caller checks the version against the user's. */
 export function verifyAccessToken(secret: string, token: string): AccessClaims {
+  let known = verified.get(secret);
+  const hit = known?.get(token);
+  if (hit && hit.expiresAtMs > Date.now()) return hit.claims;
   const p = verifyJwt(secret, token, {
     audience: ACCESS_AUDIENCE,
     typ: "access",
@@ -34,5 +47,11 @@ export function verifyAccessToken(secret: string, token: string): AccessClaims {
   });
   if (typeof p.ver !== "number") throw unauthorized("Not an access token", "INVALID_TOKEN");
   const fid = typeof p.fid === "string" ? p.fid : undefined;
-  return { sub: p.sub!, role: p.role, ver: p.ver, fid, typ: "access" };
+  const claims: AccessClaims = Object.freeze({ sub: p.sub!, role: p.role, ver: p.ver, fid, typ: "access" });
+  if (typeof p.exp === "number") {
+    if (!known) verified.set(secret, (known = new Map()));
+    if (known.size >= VERIFIED_MAX) known.clear();
+    known.set(token, { claims, expiresAtMs: p.exp * 1000 });
+  }
+  return claims;
 }

@@ -19,7 +19,7 @@ export interface DomainEventMap {
   "stream.update": { streamId: string; title: string; description: string | null };
   /** To the stream's room: the stream ended (DELETE); the room says so and closes. */
   "stream.ended": { streamId: string };
-  /** To the user's call and queue rooms: a moderator or the AI acted on them. */
+  /** To every process (scope "all"): a moderator or the AI acted on `userId`; each process tells its call rooms of that user. */
   "user.moderation": { userId: string; action: ModerationAction; reason: string; callId?: string };
   /** To the match's chat room: a message was posted (through HTTP or the room). */
   "match.message": { id: string; matchId: string; fromUserId: string; text: string; createdAt: string };

@@ -334,7 +334,8 @@ export class ModerationService {
     payload: { action: "warn" | "end_call" | "ban"; reason: string; callId?: string },
   ) {
     try {
-      await this.deps.events.publish("user.moderation", userId, { userId, ...payload });
+      // Scope "all": each process hands it to its own rooms of that user (one subscription per process).
+      await this.deps.events.publish("user.moderation", "all", { userId, ...payload });
     } catch (err) {
       this.deps.logger.error({ err, userId, action: payload.action }, "could not publish a moderation action");
     }

@@ -24,7 +24,8 @@ type ModerationEvent = DomainEventMap["user.moderation"];
 export async function watchModeration(t: TestApp, userId: string) {
   const seen: ModerationEvent[] = [];
   const waiters: Array<() => void> = [];
-  const unsubscribe = await t.app.services.events.subscribe("user.moderation", userId, (event) => {
+  const unsubscribe = await t.app.services.events.subscribe("user.moderation", "all", (event) => {
+    if (event.userId !== userId) return;
     seen.push(event);
     waiters.splice(0).forEach((wake) => wake());
   });
