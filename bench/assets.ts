@@ -10,6 +10,7 @@ import { signSessionToken, verifySessionToken } from "../src/services/session-to
 import { startNginx as startDeployNginx } from "../test/helpers/nginx";
 import { freePort } from "../test/helpers/process";
 import { printResult, sleep } from "./lib/measure";
+import { cpuTicks } from "./lib/proc";
 import { ROOT } from "./lib/servers";
 
 /**
@@ -43,6 +44,8 @@ const CHILD_ENV = { ...process.env, PATH: `${path.dirname(process.execPath)}:${p
 interface Target {
   name: string;
   url: string;
+  /** The processes serving it (with their children): their CPU per request is reported. */
+  pids: () => (number | undefined)[];
   stop(): Promise<void>;
 }
 
@@ -52,7 +55,11 @@ interface Load {
   errors: number;
   /** wrk's CPU seconds per second of load (2 = both cores). */
   generatorCpuPerSec?: number;
+  /** CPU of the serving processes (nginx master and workers, Node) per request. */
+  serverCpuMsPerRequest?: number;
 }
+
+const serverTicks = (target: Target) => target.pids().reduce((n: number, pid) => n + cpuTicks(pid), 0);
 
 interface Measured extends Load {
   roundsMiBPerSec: number[];
@@ -135,7 +142,7 @@ async function startNodeServer(kind: ServerKind, dir: string): Promise<Target & 
   const url = `http://127.0.0.1:${port}/${FILE_NAME}`;
   const name = { ours: "ours", static: "expressStatic", offload: "oursOffload", authoriser: "authoriser" }[kind];
   if (kind !== "offload") await waitForHttp(url, child); // offload answers only behind nginx (any answer will do)
-  return { name, url, port, stop: () => stopChild(child) };
+  return { name, url, port, pids: () => [child.pid], stop: () => stopChild(child) };
 }
 
 /** The `--serve` side: an Express app on `port` serving `dir/asset.bin`. */
@@ -185,7 +192,7 @@ function serve(kind: string, dir: string, port: number) {
 }
 
 /** nginx with a generated minimal config in its own temp dir, or why it cannot run. */
-async function startNginx(dir: string, offloadPort: number): Promise<Target[] | string> {
+async function startNginx(dir: string, offloadPort: number, offloadPid?: number): Promise<Target[] | string> {
   const missing = ensureCommand("nginx", ["nginx-light", "nginx"]);
   if (missing) return missing;
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-bench-nginx-"));
@@ -236,26 +243,37 @@ http {
     {
       name: "nginx",
       url,
+      pids: () => [child.pid],
       stop: async () => {
         await stopChild(child, "SIGQUIT");
         fs.rmSync(prefix, { recursive: true, force: true });
       },
     },
-    { name: "oursViaNginx", url: `http://127.0.0.1:${proxyPort}/${FILE_NAME}`, stop: async () => {} },
+    {
+      name: "oursViaNginx",
+      url: `http://127.0.0.1:${proxyPort}/${FILE_NAME}`,
+      pids: () => [child.pid, offloadPid],
+      stop: async () => {},
+    },
   ];
 }
 
 /** The production asset mode: deploy/nginx/arcadia.conf in front of the authoriser, files from `dir`. */
-async function startProduction(dir: string, authoriserPort: number): Promise<Target | string> {
+async function startProduction(dir: string, authoriser: { port: number; pid?: number }): Promise<Target | string> {
   const missing = ensureCommand("nginx", ["nginx-light", "nginx"]);
   if (missing) return missing;
   try {
     const nginx = await startDeployNginx({
-      processes: [{ name: "1", address: `127.0.0.1:${authoriserPort}` }],
+      processes: [{ name: "1", address: `127.0.0.1:${authoriser.port}` }],
       assetRoot: dir,
       workers: 2,
     });
-    return { name: "production", url: `${nginx.url}/api/assets/${ASSET_ID}`, stop: () => nginx.stop() };
+    return {
+      name: "production",
+      url: `${nginx.url}/api/assets/${ASSET_ID}`,
+      pids: () => [nginx.pid, authoriser.pid],
+      stop: () => nginx.stop(),
+    };
   } catch (err) {
     return `deploy nginx config did not start: ${(err as Error).message.slice(-500)}`;
   }
@@ -387,7 +405,7 @@ export async function benchAssets(): Promise<Record<string, unknown>> {
     const offload = await startNodeServer("offload", dir);
     const offloadProcess = { ...offload, name: "offloadProcess" };
     targets.push(await startNodeServer("ours", dir), await startNodeServer("static", dir));
-    const nginx = await startNginx(dir, offload.port);
+    const nginx = await startNginx(dir, offload.port, offload.pids()[0]);
     if (typeof nginx === "string") {
       nginxUnavailable = nginx;
       await offloadProcess.stop();
@@ -397,7 +415,7 @@ export async function benchAssets(): Promise<Record<string, unknown>> {
     }
     const authoriser = await startNodeServer("authoriser", dir);
     stopLater.push(authoriser);
-    const production = await startProduction(dir, authoriser.port);
+    const production = await startProduction(dir, { port: authoriser.port, pid: authoriser.pids()[0] });
     if (typeof production === "string") nginxUnavailable ??= production;
     else targets.push(production);
 
@@ -405,7 +423,12 @@ export async function benchAssets(): Promise<Record<string, unknown>> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of targets) {
         await load(target.url, WARMUP_SEC);
-        (rounds[target.name] ??= []).push(await load(target.url, SECONDS));
+        const before = serverTicks(target);
+        const measured = await load(target.url, SECONDS);
+        const ticks = serverTicks(target) - before;
+        // Clock ticks are 10 ms: server CPU per 1 MiB request, in ms.
+        const serverCpuMsPerRequest = +((ticks * 10) / (measured.requestsPerSec * SECONDS)).toFixed(2);
+        (rounds[target.name] ??= []).push({ ...measured, serverCpuMsPerRequest });
       }
     }
     for (const [name, measured] of Object.entries(rounds)) results[name] = median(measured);

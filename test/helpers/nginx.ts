@@ -11,6 +11,8 @@ const NGINX_PORTS = { from: 42000, to: 42999 };
 export interface RunningNginx {
   url: string;
   port: number;
+  /** The master process (workers are its children). */
+  pid?: number;
   /** nginx's error log so far (for failure messages). */
   errorLog(): string;
   stop(): Promise<void>;
@@ -82,7 +84,7 @@ export async function startNginx(options: {
     await stop();
     throw err;
   }
-  return { url: `http://127.0.0.1:${port}`, port, errorLog, stop };
+  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid, errorLog, stop };
 }
 
 /** A free port in the range, tried at random. */
