@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from "node:crypto";
-import { type Client, defineRoom, Room } from "@colyseus/core";
+import { type Client, defineRoom, LobbyRoom, Room } from "@colyseus/core";
 import { serveBare } from "./boot";
 
 /**
@@ -8,7 +8,10 @@ import { serveBare } from "./boot";
  * displayName, text, createdAt}` to everyone) done by Colyseus alone: no auth,
  * no state, no validation, no rate limit, no Redis, no persistence. The payload
  * has the same fields and about the same size as ours, so what is left is the
- * floor cost of a Colyseus broadcast on this machine.
+ * floor cost of a Colyseus broadcast on this machine. Like ours, each join and
+ * leave is told to everyone else (`userJoined` / `userLeft` {userId,
+ * displayName}): the `joins` bench's baseline. `bare_lobby` is Colyseus's own
+ * lobby, for the `idle` bench.
  */
 class BareBroadcastRoom extends Room {
   private seq = 0;
@@ -27,9 +30,15 @@ class BareBroadcastRoom extends Room {
   };
 
   onJoin(client: Client) {
-    client.userData = { userId: randomUUID(), displayName: `Guest ${randomInt(1000, 10000)}` };
+    const user = { userId: randomUUID(), displayName: `Guest ${randomInt(1000, 10000)}` };
+    client.userData = user;
     client.send("history", { messages: [] });
+    this.broadcast("userJoined", user, { except: client });
+  }
+
+  onLeave(client: Client) {
+    this.broadcast("userLeft", client.userData);
   }
 }
 
-serveBare({ bare_stream: defineRoom(BareBroadcastRoom).filterBy(["streamId"]) });
+serveBare({ bare_stream: defineRoom(BareBroadcastRoom).filterBy(["streamId"]), bare_lobby: defineRoom(LobbyRoom) });
