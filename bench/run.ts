@@ -5,6 +5,7 @@ import { benchAssets } from "./assets";
 import { benchEvents } from "./events";
 import { benchFanout } from "./fanout";
 import { benchLeaderboard } from "./leaderboard";
+import { benchScale } from "./scale";
 import { benchStartup } from "./startup";
 import { benchVideoChat } from "./videochat";
 import { benchWallet } from "./wallet";
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   whack: benchWhack,
   events: benchEvents,
   web: benchWeb,
+  scale: benchScale,
 };
 
 async function main() {
