@@ -148,7 +148,9 @@ async function ramp(gen: Loadgen, entry: string, servers: Spawned[]): Promise<St
       ok: failed === 0 && (latencyMs.p95 ?? Infinity) <= P95_LIMIT_MS,
     };
     steps.push(step);
-    console.error(`scale: ${servers.length} process(es), ${rate} joins/s: ${JSON.stringify(latencyMs)} ${failed} failed`);
+    console.error(
+      `scale: ${servers.length} process(es), ${rate} joins/s: ${JSON.stringify(latencyMs)} ${failed} failed`,
+    );
     if (!step.ok) break;
     await sleep(1000); // queue rooms disposed, markers cleared
   }

@@ -40,9 +40,9 @@ describe("production asset mode: deploy/nginx in front of the server (auth_reque
   });
 
   const music = () => game.assets.find((a) => a.name === "music.ogg")!;
-  const viaNginx = (path: string, headers: Record<string, string> = {}) =>
-    fetch(`${nginx!.url}${path}`, { headers });
-  const direct = async (path: string) => Buffer.from(await (await t.fetch(path, { headers: bearer(token) })).arrayBuffer());
+  const viaNginx = (path: string, headers: Record<string, string> = {}) => fetch(`${nginx!.url}${path}`, { headers });
+  const direct = async (path: string) =>
+    Buffer.from(await (await t.fetch(path, { headers: bearer(token) })).arrayBuffer());
   const signedUrl = async () =>
     (await (await t.fetch(`/api/assets/${music().id}/url`, { headers: bearer(token) })).json()).url as string;
 
@@ -65,7 +65,10 @@ describe("production asset mode: deploy/nginx in front of the server (auth_reque
     const suffix = await viaNginx(`/api/assets/${asset.id}`, { ...bearer(token), Range: "bytes=-10" });
     assert.equal(suffix.status, 206);
     assert.deepEqual(Buffer.from(await suffix.arrayBuffer()), bytes.subarray(bytes.length - 10));
-    const unsatisfiable = await viaNginx(`/api/assets/${asset.id}`, { ...bearer(token), Range: `bytes=${asset.size}-` });
+    const unsatisfiable = await viaNginx(`/api/assets/${asset.id}`, {
+      ...bearer(token),
+      Range: `bytes=${asset.size}-`,
+    });
     assert.equal(unsatisfiable.status, 416);
   });
 
