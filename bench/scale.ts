@@ -100,7 +100,7 @@ async function cluster(processes: number, runId: string) {
     await cleanup();
     throw err;
   }
-  return { servers, entry: nginx.url, scratch, cleanup };
+  return { servers, entry: nginx.url, scratch, nginx, cleanup };
 }
 
 async function fund(databaseUrl: string, ids: string[], runId: string) {
@@ -187,6 +187,8 @@ export async function benchScale(): Promise<Record<string, unknown>> {
         steps,
         serverLogProblems: serverLogProblems(c.servers.map((s) => s.output()).join("\n")),
       });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nnginx: ${c.nginx.errorLog().slice(-2000)}`);
     } finally {
       await gen.close();
       await c.cleanup();
