@@ -188,7 +188,7 @@ export async function benchScale(): Promise<Record<string, unknown>> {
         serverLogProblems: serverLogProblems(c.servers.map((s) => s.output()).join("\n")),
       });
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nnginx: ${c.nginx.errorLog().slice(-2000)}`);
+      throw new Error(`${(err as Error).message}\nnginx: ${c.nginx.errorLog().slice(0, 3000)}`);
     } finally {
       await gen.close();
       await c.cleanup();
