@@ -188,7 +188,9 @@ export async function benchScale(): Promise<Record<string, unknown>> {
         serverLogProblems: serverLogProblems(c.servers.map((s) => s.output()).join("\n")),
       });
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nnginx: ${c.nginx.errorLog().slice(0, 3000)}`);
+      throw new Error(`${(err as Error).message}\nnginx: ${c.nginx.errorLog().slice(0, 3000)}`, {
+        cause: err,
+      });
     } finally {
       await gen.close();
       await c.cleanup();

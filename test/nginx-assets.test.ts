@@ -16,7 +16,10 @@ describe("production asset mode: deploy/nginx in front of the server (auth_reque
 
   before(async function () {
     const missing = nginxMissing();
-    if (missing) this.skip();
+    if (missing) {
+      console.warn(`    skipped: ${missing}`);
+      this.skip();
+    }
     t = await testApp();
     nginx = await startNginx({
       processes: [{ name: "a", address: `127.0.0.1:${t.app.port}` }],
