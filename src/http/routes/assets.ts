@@ -86,7 +86,7 @@ export function registerAssetRoutes(api: Api, services: Services, accelRedirectP
         asset = await authorisedAsset(services, assetId, bearerToken(req), req.valid.query);
       } catch (err) {
         // auth_request passes on only 401 and 403 (anything else becomes nginx's 500).
-        if (err instanceof AppError && err.status === 404) throw forbidden(err.message, err.code);
+        if (err instanceof AppError && err.status === 404) throw forbidden("No such asset", "ASSET_NOT_FOUND");
         throw err;
       }
       res.status(204).set({ "X-Asset-Path": asset.relativePath, "Cache-Control": "no-store" }).end();
