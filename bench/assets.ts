@@ -7,17 +7,22 @@ import path from "node:path";
 import express from "express";
 import { offloadToNginx, sendAssetFile } from "../src/http/range-response";
 import { signSessionToken, verifySessionToken } from "../src/services/session-tokens";
+import { startNginx as startDeployNginx } from "../test/helpers/nginx";
 import { freePort } from "../test/helpers/process";
 import { printResult, sleep } from "./lib/measure";
+import { cpuTicks } from "./lib/proc";
 import { ROOT } from "./lib/servers";
 
 /**
  * Range throughput: 64 concurrent keep-alive clients, each request a random 1 MiB-aligned 1 MiB
- * range of one 64 MiB file, against three servers on 127.0.0.1 in the same run: ours
- * (sendAssetFile in Express), express.static, and nginx (sendfile on). Each server runs in its own
- * process; the load comes from wrk (or, without it, a Node load generator in another process).
- * Targets for 1 MiB ranges: ours ≥ 0.8× nginx and ≥ 1.0× express.static, on 2 cores shared by
- * server and load generator alike.
+ * range of one 64 MiB file, against these servers on 127.0.0.1 in the same run: ours
+ * (sendAssetFile in Express), express.static, nginx alone (sendfile on), ours behind nginx with
+ * X-Accel-Redirect (Node authorises every request), and the production asset mode: the deploy
+ * config (deploy/nginx/arcadia.conf, rendered as the tests render it) whose auth_request asks a
+ * process, caches the answer, and sends the file itself. Each server runs in its own process; the
+ * load comes from wrk (its CPU is reported) or, without it, a Node load generator in another process.
+ * Targets for 1 MiB ranges: production ≥ 0.8× nginx alone and ours ≥ 1.0× express.static, on
+ * 2 cores shared by server and load generator alike.
  */
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const MiB = 1024 * 1024;
@@ -28,6 +33,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** Rounds over the three servers in turn; each figure is the median round (a shared VM is noisy). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FILE_NAME = "asset.bin";
+/** The production mode's URL: /api/assets/<uuid>, as clients ask for a game asset. */
+const ASSET_ID = "00000000-0000-4000-8000-00000000a55e";
 const SESSION_SECRET = randomBytes(32).toString("hex");
 /** Every request carries a session token, as a game client's would; only the offload target checks it. */
 const TOKEN = signSessionToken(SESSION_SECRET, { sid: "bench", sub: "bench", gid: "bench" }, 3600).token;
@@ -37,6 +44,8 @@ const CHILD_ENV = { ...process.env, PATH: `${path.dirname(process.execPath)}:${p
 interface Target {
   name: string;
   url: string;
+  /** The processes serving it (with their children): their CPU per request is reported. */
+  pids: () => (number | undefined)[];
   stop(): Promise<void>;
 }
 
@@ -44,7 +53,13 @@ interface Load {
   requestsPerSec: number;
   mibPerSec: number;
   errors: number;
+  /** wrk's CPU seconds per second of load (2 = both cores). */
+  generatorCpuPerSec?: number;
+  /** CPU of the serving processes (nginx master and workers, Node) per request. */
+  serverCpuMsPerRequest?: number;
 }
+
+const serverTicks = (target: Target) => target.pids().reduce((n: number, pid) => n + cpuTicks(pid), 0);
 
 interface Measured extends Load {
   roundsMiBPerSec: number[];
@@ -114,8 +129,10 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Pro
   return exited;
 }
 
-/** A Node server (ours, express.static, or ours in offload mode) in its own process: this file in `--serve` mode. */
-async function startNodeServer(kind: "ours" | "static" | "offload", dir: string): Promise<Target & { port: number }> {
+type ServerKind = "ours" | "static" | "offload" | "authoriser";
+
+/** A Node server (ours, express.static, ours in offload mode, or the authoriser) in its own process: this file in `--serve` mode. */
+async function startNodeServer(kind: ServerKind, dir: string): Promise<Target & { port: number }> {
   const port = await freePort();
   const child = spawn(TSX, [__filename, "--serve", kind, dir, String(port)], {
     cwd: ROOT,
@@ -123,9 +140,9 @@ async function startNodeServer(kind: "ours" | "static" | "offload", dir: string)
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}/${FILE_NAME}`;
-  const name = kind === "ours" ? "ours" : kind === "static" ? "expressStatic" : "oursOffload";
-  if (kind !== "offload") await waitForHttp(url, child); // offload answers only behind nginx
-  return { name, url, port, stop: () => stopChild(child) };
+  const name = { ours: "ours", static: "expressStatic", offload: "oursOffload", authoriser: "authoriser" }[kind];
+  if (kind !== "offload") await waitForHttp(url, child); // offload answers only behind nginx (any answer will do)
+  return { name, url, port, pids: () => [child.pid], stop: () => stopChild(child) };
 }
 
 /** The `--serve` side: an Express app on `port` serving `dir/asset.bin`. */
@@ -133,6 +150,21 @@ function serve(kind: string, dir: string, port: number) {
   const app = express();
   if (kind === "static") {
     app.use(express.static(dir));
+  } else if (kind === "authoriser") {
+    // The production mode's authoriser (GET /api/assets/:assetId/access): the same token check
+    // as offload, answered once per credential and asset per cache TTL, not per request.
+    const secret = process.env.BENCH_SESSION_SECRET!;
+    let asked = 0;
+    app.get("/api/assets/:assetId/access", (req, res) => {
+      asked++;
+      try {
+        verifySessionToken(secret, (req.get("Authorization") ?? "").slice("Bearer ".length));
+      } catch {
+        return void res.status(401).end();
+      }
+      res.status(204).set("X-Asset-Path", FILE_NAME).end();
+    });
+    app.get("/asked", (_req, res) => res.json({ asked }));
   } else if (kind === "offload") {
     // Production's split: Node authorises (the session token's signature), nginx sends the bytes.
     const secret = process.env.BENCH_SESSION_SECRET!;
@@ -160,7 +192,7 @@ function serve(kind: string, dir: string, port: number) {
 }
 
 /** nginx with a generated minimal config in its own temp dir, or why it cannot run. */
-async function startNginx(dir: string, offloadPort: number): Promise<Target[] | string> {
+async function startNginx(dir: string, offloadPort: number, offloadPid?: number): Promise<Target[] | string> {
   const missing = ensureCommand("nginx", ["nginx-light", "nginx"]);
   if (missing) return missing;
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "arcadia-bench-nginx-"));
@@ -211,13 +243,40 @@ http {
     {
       name: "nginx",
       url,
+      pids: () => [child.pid],
       stop: async () => {
         await stopChild(child, "SIGQUIT");
         fs.rmSync(prefix, { recursive: true, force: true });
       },
     },
-    { name: "oursViaNginx", url: `http://127.0.0.1:${proxyPort}/${FILE_NAME}`, stop: async () => {} },
+    {
+      name: "oursViaNginx",
+      url: `http://127.0.0.1:${proxyPort}/${FILE_NAME}`,
+      pids: () => [child.pid, offloadPid],
+      stop: async () => {},
+    },
   ];
+}
+
+/** The production asset mode: deploy/nginx/arcadia.conf in front of the authoriser, files from `dir`. */
+async function startProduction(dir: string, authoriser: { port: number; pid?: number }): Promise<Target | string> {
+  const missing = ensureCommand("nginx", ["nginx-light", "nginx"]);
+  if (missing) return missing;
+  try {
+    const nginx = await startDeployNginx({
+      processes: [{ name: "1", address: `127.0.0.1:${authoriser.port}` }],
+      assetRoot: dir,
+      workers: 2,
+    });
+    return {
+      name: "production",
+      url: `${nginx.url}/api/assets/${ASSET_ID}`,
+      pids: () => [nginx.pid, authoriser.pid],
+      stop: () => nginx.stop(),
+    };
+  } catch (err) {
+    return `deploy nginx config did not start: ${(err as Error).message.slice(-500)}`;
+  }
 }
 
 /** Every server must answer a 1 MiB range with 206 and exactly those bytes before it is measured. */
@@ -229,8 +288,8 @@ async function checkRange(target: Target, file: Buffer) {
     throw new Error(`${target.name} answered ${res.status} ${res.contentRange} to a 1 MiB range`);
 }
 
-/** wrk's Lua script: each request a random aligned 1 MiB range of the file. */
-function wrkScript(dir: string, urlPath: string): string {
+/** wrk's Lua script: each request a random aligned 1 MiB range of the file (at the URL's own path). */
+function wrkScript(dir: string): string {
   const script = path.join(dir, "ranges.lua");
   fs.writeFileSync(
     script,
@@ -244,7 +303,7 @@ function init(args)
 end
 function request()
   local first = math.random(0, ${FILE_MIB - 1}) * ${MiB}
-  return wrk.format("GET", "${urlPath}", { ["Range"] = "bytes=" .. first .. "-" .. (first + ${MiB - 1}), ["Authorization"] = "Bearer ${TOKEN}" })
+  return wrk.format("GET", nil, { ["Range"] = "bytes=" .. first .. "-" .. (first + ${MiB - 1}), ["Authorization"] = "Bearer ${TOKEN}" })
 end
 `,
   );
@@ -252,16 +311,23 @@ end
 }
 
 function runWrk(url: string, script: string, seconds: number): Load {
-  const r = spawnSync("wrk", ["-t2", `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, url], {
-    encoding: "utf8",
-  });
+  // bash's `times` prints its children's CPU (user, system) after wrk exits: the generator's cost.
+  const args = ["-t2", `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, url];
+  const r = spawnSync("bash", ["-c", 'wrk "$@"; times', "wrk", ...args], { encoding: "utf8" });
+  const times = [...r.stdout.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  const generatorCpuSec = times.length >= 4 ? times[2] + times[3] : undefined;
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1];
   if (rps === undefined) throw new Error(`wrk failed: ${r.stderr || r.stdout}`);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(r.stdout);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
   const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((n, x) => n + Number(x), 0) : 0);
   // Every request asks for exactly 1 MiB of body, so MiB/s is requests/s (headers not counted).
-  return { requestsPerSec: Math.round(Number(rps)), mibPerSec: Math.round(Number(rps)), errors };
+  return {
+    requestsPerSec: Math.round(Number(rps)),
+    mibPerSec: Math.round(Number(rps)),
+    errors,
+    ...(generatorCpuSec === undefined ? {} : { generatorCpuPerSec: +(generatorCpuSec / seconds).toFixed(2) }),
+  };
 }
 
 /** The `--load` side, when wrk is missing: keep-alive clients in this process, a summary as JSON on stdout. */
@@ -319,20 +385,27 @@ export async function benchAssets(): Promise<Record<string, unknown>> {
   fs.writeFileSync(path.join(dir, FILE_NAME), file, { mode: 0o644 });
 
   const wrkMissing = ensureCommand("wrk", ["wrk"]);
-  const script = wrkMissing ? "" : wrkScript(dir, `/${FILE_NAME}`);
+  const script = wrkMissing ? "" : wrkScript(dir);
   const load = (url: string, seconds: number) =>
     wrkMissing ? runNodeLoad(url, seconds) : Promise.resolve(runWrk(url, script, seconds));
 
   const targets: Target[] = [];
   const stopLater: Target[] = [];
   const rounds: Record<string, Load[]> = {};
-  const results: Record<string, Measured | null> = { ours: null, expressStatic: null, nginx: null, oursViaNginx: null };
+  const results: Record<string, Measured | null> = {
+    ours: null,
+    expressStatic: null,
+    nginx: null,
+    oursViaNginx: null,
+    production: null,
+  };
+  let authoriserCalls: number | undefined;
   let nginxUnavailable: string | undefined;
   try {
     const offload = await startNodeServer("offload", dir);
     const offloadProcess = { ...offload, name: "offloadProcess" };
     targets.push(await startNodeServer("ours", dir), await startNodeServer("static", dir));
-    const nginx = await startNginx(dir, offload.port);
+    const nginx = await startNginx(dir, offload.port, offload.pids()[0]);
     if (typeof nginx === "string") {
       nginxUnavailable = nginx;
       await offloadProcess.stop();
@@ -340,15 +413,26 @@ export async function benchAssets(): Promise<Record<string, unknown>> {
       targets.push(...nginx);
       stopLater.push(offloadProcess);
     }
+    const authoriser = await startNodeServer("authoriser", dir);
+    stopLater.push(authoriser);
+    const production = await startProduction(dir, { port: authoriser.port, pid: authoriser.pids()[0] });
+    if (typeof production === "string") nginxUnavailable ??= production;
+    else targets.push(production);
 
     for (const target of targets) await checkRange(target, file);
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of targets) {
         await load(target.url, WARMUP_SEC);
-        (rounds[target.name] ??= []).push(await load(target.url, SECONDS));
+        const before = serverTicks(target);
+        const measured = await load(target.url, SECONDS);
+        const ticks = serverTicks(target) - before;
+        // Clock ticks are 10 ms: server CPU per 1 MiB request, in ms.
+        const serverCpuMsPerRequest = +((ticks * 10) / (measured.requestsPerSec * SECONDS)).toFixed(2);
+        (rounds[target.name] ??= []).push({ ...measured, serverCpuMsPerRequest });
       }
     }
     for (const [name, measured] of Object.entries(rounds)) results[name] = median(measured);
+    authoriserCalls = (await (await fetch(`http://127.0.0.1:${authoriser.port}/asked`)).json()).asked;
   } finally {
     for (const target of [...targets, ...stopLater]) await target.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -368,7 +452,10 @@ export async function benchAssets(): Promise<Record<string, unknown>> {
     oursVsExpressStatic: ratio(results.ours, results.expressStatic),
     // Node authorises each request, nginx sends the bytes (ASSET_ACCEL_REDIRECT_PREFIX).
     oursViaNginxVsNginx: ratio(results.oursViaNginx, results.nginx),
-    targets: { oursVsNginx: 0.8, oursVsExpressStatic: 1.0 },
+    // The production asset mode (deploy/nginx): nginx authorises through a cached auth_request.
+    productionVsNginx: ratio(results.production, results.nginx),
+    authoriserCalls,
+    targets: { productionVsNginx: 0.8, oursVsExpressStatic: 1.0 },
   };
 }
 

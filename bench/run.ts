@@ -7,6 +7,7 @@ import { benchFanout } from "./fanout";
 import { benchIdle } from "./idle";
 import { benchJoins } from "./joins";
 import { benchLeaderboard } from "./leaderboard";
+import { benchScale } from "./scale";
 import { benchStartup } from "./startup";
 import { benchVideoChat } from "./videochat";
 import { benchWallet } from "./wallet";
@@ -32,6 +33,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   whack: benchWhack,
   events: benchEvents,
   web: benchWeb,
+  scale: benchScale,
 };
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 

@@ -168,7 +168,7 @@ export const ENV_DOCS = {
   REDIS_KEY_PREFIX: {
     meaning: "prefix of our own Redis keys (Colyseus's keys ignore it: one Redis database per deployment)",
   },
-  PUBLIC_ADDRESS: { meaning: "`host:port` clients use to reach this process; needed per process with Redis" },
+  PUBLIC_ADDRESS: { meaning: "`host:port[/path]` clients use to reach this process; needed per process with Redis" },
   PUBLIC_URL: { meaning: "URL browsers use; `https://…` sends HSTS and `upgrade-insecure-requests`" },
   TRUST_PROXY: { meaning: "proxy hops in front of the server, for client IPs in rate limits" },
   JWT_SECRET: { meaning: "access-token signing key, ≥ 32 characters", default: "generated (dev)" },

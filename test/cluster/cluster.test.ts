@@ -73,17 +73,20 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
       assert.equal(viaA.roomId, host.roomId);
       assert.equal(viaB.roomId, host.roomId);
       assert.equal(viaA.publicAddress, viaB.publicAddress);
-      assert.ok([`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`].includes(viaA.publicAddress));
+      assert.ok([a.publicAddress, b.publicAddress].includes(viaA.publicAddress));
 
       // And SDK clients pointed at either process end up in that same room.
-      const guestServer = viaA.publicAddress === `127.0.0.1:${a.port}` ? b : a;
+      const guestServer = viaA.publicAddress === a.publicAddress ? b : a;
       const guest = await new TestClient(guestServer.baseUrl).joinById(host.roomId);
       const listing = new Promise((resolve) => guest.onMessage("rooms", resolve));
+      // Through the shared entry (behind nginx: any process answers matchmaking), the seat still routes.
+      const third = await new TestClient(a.entryUrl).joinById(host.roomId);
       try {
         assert.equal(guest.roomId, host.roomId);
+        assert.equal(third.roomId, host.roomId);
         assert.ok(Array.isArray(await listing), "the guest is connected and receiving messages");
       } finally {
-        await guest.leave();
+        await Promise.all([guest.leave(), third.leave()]);
       }
     } finally {
       await host.leave();
@@ -217,7 +220,7 @@ describe("cluster: two processes sharing PostgreSQL and Redis", function () {
     const { x, y, rx, ry, callId, seat } = await liveCallAcross({ region: "na", language: "fr" });
     try {
       // The moderator acts through the process that does not host the call's room.
-      const host = [a, b].find((p) => seat.publicAddress === `127.0.0.1:${p.port}`);
+      const host = [a, b].find((p) => seat.publicAddress === p.publicAddress);
       assert.ok(host, "the seat names the hosting process");
       const other = host === a ? b : a;
       const moderator = await funded(other, "Mod", 0);

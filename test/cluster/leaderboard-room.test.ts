@@ -76,7 +76,7 @@ describe("cluster: a leaderboard room sees writes made on the other process", fu
       await postTo(a!, "/matchmake/joinOrCreate/leaderboard", { boardId }, viewer.accessToken)
     ).json();
     assert.ok(seat.roomId, JSON.stringify(seat));
-    const host = seat.publicAddress === `127.0.0.1:${a!.port}` ? a! : b!;
+    const host = seat.publicAddress === a!.publicAddress ? a! : b!;
     const writer = host === a ? b! : a!;
     const client = new TestClient(a!.baseUrl);
     client.auth.token = viewer.accessToken;

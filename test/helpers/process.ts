@@ -13,7 +13,12 @@ const SERVER_ARGS = ["--import", "tsx", "src/main.ts"];
 export interface ServerProcess {
   child: ChildProcess;
   port: number;
+  /** This process: directly, or through nginx's route to it (CLUSTER_VIA_NGINX). */
   baseUrl: string;
+  /** The seat address the matchmaker hands out for this process's rooms (its PUBLIC_ADDRESS). */
+  publicAddress: string;
+  /** Where a client reaches any process: this process, or nginx's shared upstream. */
+  entryUrl: string;
   /** stdout + stderr so far. */
   output: () => string;
   /** Resolves with the exit code. */
@@ -49,6 +54,8 @@ export async function startServerProcess(
     child,
     port,
     baseUrl: `http://127.0.0.1:${port}`,
+    publicAddress: env.PUBLIC_ADDRESS ?? `127.0.0.1:${port}`,
+    entryUrl: `http://127.0.0.1:${port}`,
     output: () => output,
     exited,
     kill: (signal = "SIGTERM") => {
@@ -68,15 +75,51 @@ export async function startServerProcess(
 /**
  * Two processes on one environment (database, Redis), each at its own public address, as
  * deployed behind a load balancer. They start at once: migrations must not race.
+ * With CLUSTER_VIA_NGINX=1 the load balancer is real: deploy/nginx/arcadia.conf rendered for the
+ * two ports, every URL the tests get (HTTP, matchmaking, seats) goes through it, and it stops
+ * with the second process.
  */
 export async function startProcessPair(
   env: Record<string, string | undefined>,
 ): Promise<[ServerProcess, ServerProcess]> {
   const [portA, portB] = [await freePort(), await freePort()];
-  return Promise.all([
-    startServerProcess({ ...env, PORT: String(portA), PUBLIC_ADDRESS: `127.0.0.1:${portA}` }),
-    startServerProcess({ ...env, PORT: String(portB), PUBLIC_ADDRESS: `127.0.0.1:${portB}` }),
-  ]);
+  if (process.env.CLUSTER_VIA_NGINX !== "1") {
+    return Promise.all([
+      startServerProcess({ ...env, PORT: String(portA), PUBLIC_ADDRESS: `127.0.0.1:${portA}` }),
+      startServerProcess({ ...env, PORT: String(portB), PUBLIC_ADDRESS: `127.0.0.1:${portB}` }),
+    ]);
+  }
+  // Imported here: only this mode needs the deploy config.
+  const { startNginx } = await import("./nginx");
+  const nginx = await startNginx({
+    processes: [portA, portB].map((port) => ({ name: String(port), address: `127.0.0.1:${port}` })),
+    assetRoot: env.ASSET_STORAGE_ROOT ?? (env.DATA_DIR ? path.join(env.DATA_DIR, "assets") : undefined),
+  });
+  const host = `127.0.0.1:${nginx.port}`;
+  const start = (port: number) =>
+    startServerProcess({ ...env, PORT: String(port), PUBLIC_ADDRESS: `${host}/p/${port}`, TRUST_PROXY: "1" });
+  let pair: ServerProcess[];
+  try {
+    pair = await Promise.all([start(portA), start(portB)]);
+  } catch (err) {
+    await nginx.stop();
+    throw err;
+  }
+  const both = pair.map((p) => p.exited);
+  const viaNginx = (p: ServerProcess): ServerProcess => ({
+    ...p,
+    baseUrl: `${nginx.url}/p/${p.port}`,
+    entryUrl: nginx.url,
+    kill: async (signal) => {
+      const code = await p.kill(signal);
+      if (pair.every((q) => q.child.exitCode !== null || q.child.signalCode !== null)) {
+        await Promise.all(both);
+        await nginx.stop();
+      }
+      return code;
+    },
+  });
+  return [viaNginx(pair[0]), viaNginx(pair[1])];
 }
 
 /** A JSON POST to a spawned server, with a bearer token when given. */

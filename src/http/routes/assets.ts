@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Services } from "../../services";
 import { assetBytesServed, assetRangeRequests } from "../../services/asset-access";
 import type { DeliverableAsset } from "../../services/games";
-import { unauthorized } from "../../services/errors";
+import { AppError, forbidden, unauthorized } from "../../services/errors";
 import type { Api } from "../api";
 import { bearerToken } from "../auth-middleware";
 import { offloadToNginx, sendAssetFile, type ServedInfo } from "../range-response";
@@ -44,14 +44,7 @@ export function registerAssetRoutes(api: Api, services: Services, accelRedirectP
       416: { description: "Range not satisfiable (Content-Range: bytes */size)" },
     },
     handler: async (req, res) => {
-      const { assetId } = req.valid.params;
-      const { sid, exp, sig } = req.valid.query;
-      const token = bearerToken(req);
-      let asset: DeliverableAsset;
-      if (token) asset = await services.assets.byToken(token, assetId);
-      else if (sid && exp && sig) asset = await services.assets.bySignature(assetId, { sid, exp, sig });
-      else
-        throw unauthorized("Send Authorization: Bearer <sessionToken> or use a signed URL", "SESSION_TOKEN_REQUIRED");
+      const asset = await authorisedAsset(services, req.valid.params.assetId, bearerToken(req), req.valid.query);
       if (accelRedirectPrefix) {
         offloadToNginx(res, accelRedirectPrefix, asset.relativePath, asset.contentType);
         assetRangeRequests.inc({ kind: "offloaded" });
@@ -74,6 +67,34 @@ export function registerAssetRoutes(api: Api, services: Services, accelRedirectP
 
   api.route({
     method: "get",
+    path: "/api/assets/:assetId/access",
+    summary:
+      "For nginx's auth_request in the production asset mode (deploy/nginx): 204 with the file's place under ASSET_STORAGE_ROOT when the credential (as for GET /api/assets/{assetId}) may read the asset. nginx refuses it from outside",
+    tags,
+    security: ["sessionToken"],
+    params: AssetId,
+    query: Signed,
+    responses: {
+      204: { description: "Allowed: X-Asset-Path names the file under ASSET_STORAGE_ROOT" },
+      401: { description: "No valid token, or the session has ended" },
+      403: { description: "The asset belongs to another game, or does not exist" },
+    },
+    handler: async (req, res) => {
+      const { assetId } = req.valid.params;
+      let asset: DeliverableAsset;
+      try {
+        asset = await authorisedAsset(services, assetId, bearerToken(req), req.valid.query);
+      } catch (err) {
+        // auth_request passes on only 401 and 403 (anything else becomes nginx's 500).
+        if (err instanceof AppError && err.status === 404) throw forbidden("No such asset", "ASSET_NOT_FOUND");
+        throw err;
+      }
+      res.status(204).set({ "X-Asset-Path": asset.relativePath, "Cache-Control": "no-store" }).end();
+    },
+  });
+
+  api.route({
+    method: "get",
     path: "/api/assets/:assetId/url",
     summary:
       "A signed URL (valid ≤ 60 s, and only while the session lives) for media elements that cannot send headers",
@@ -89,6 +110,18 @@ export function registerAssetRoutes(api: Api, services: Services, accelRedirectP
       res.json(await services.assets.signedUrl(token, req.valid.params.assetId));
     },
   });
+}
+
+/** The asset, when the bearer session token or the signed URL's sid/exp/sig may read it. */
+function authorisedAsset(
+  services: Services,
+  assetId: string,
+  token: string | undefined,
+  { sid, exp, sig }: z.infer<typeof Signed>,
+): Promise<DeliverableAsset> {
+  if (token) return services.assets.byToken(token, assetId);
+  if (sid && exp && sig) return services.assets.bySignature(assetId, { sid, exp, sig });
+  throw unauthorized("Send Authorization: Bearer <sessionToken> or use a signed URL", "SESSION_TOKEN_REQUIRED");
 }
 
 function recordServed(info: ServedInfo) {
