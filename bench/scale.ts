@@ -14,7 +14,7 @@ import { printResult, ratio, sleep, summary } from "./lib/measure";
 import { cpuTicks } from "./lib/proc";
 import { benchRedisUrl } from "./lib/ours";
 import { POSTGRES_URL, serverLogProblems, type Spawned, spawnServer, stop } from "./lib/servers";
-import type { SummaryRow } from "./lib/summary";
+import type { SummaryRow } from "./lib/rows";
 
 /**
  * Scale-out as deployed: 1, 2 and 3 server processes (BENCH_SCALE_PROCESSES) on one
