@@ -48,9 +48,10 @@ export type AppliedHook = (m: EntityManager, result: ApplyResult) => Promise<voi
 /**
  * The one owner of balances (Nakama's core_wallet model). Every change runs in
  * one transaction: the wallet rows are locked FOR UPDATE in user-id order (so
- * two transfers in opposite directions cannot deadlock), retried keys return
- * their first result, a balance never goes below zero (402), and each change
- * writes one append-only ledger entry with the balance after it.
+ * two transfers in opposite directions cannot deadlock), or, for one change on
+ * its own, one statement does it all (`applyOne`); retried keys return their
+ * first result, a balance never goes below zero (402), and each change writes
+ * one append-only ledger entry with the balance after it.
  */
 export class WalletService {
   constructor(private readonly dataSource: DataSource) {}
