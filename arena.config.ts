@@ -8,7 +8,7 @@ import { LeaderboardRoom } from "./src/rooms/LeaderboardRoom";
 import { LobbyRoom } from "./src/rooms/LobbyRoom";
 import { MatchChatRoom } from "./src/rooms/MatchChatRoom";
 import { MatchQueueRoom } from "./src/rooms/MatchQueueRoom";
-import { RoomNamePartitionedRedisDriver } from "./src/redis-room-driver";
+import type { RoomNamePartitionedRedisDriver } from "./src/redis-room-driver";
 import { PlaySessionRoom } from "./src/rooms/PlaySessionRoom";
 import { StreamRoom } from "./src/rooms/StreamRoom";
 import { VideoCallRoom } from "./src/rooms/VideoCallRoom";
@@ -57,10 +57,17 @@ export function createServer(deps: HttpDependencies, options: ServerOptions): Se
     },
     transport,
     presence: options.presence,
-    driver: redisUrl ? new RoomNamePartitionedRedisDriver(redisUrl) : undefined,
+    driver: redisUrl ? new (redisRoomDriver())(redisUrl) : undefined,
     publicAddress: config.PUBLIC_ADDRESS,
     logger: logger.child({ module: "colyseus" }),
     greet: false,
     gracefullyShutdown: options.gracefullyShutdown,
   });
+}
+
+/** Required only with REDIS_URL: an embedded start never loads the Redis driver and its client. */
+function redisRoomDriver(): typeof RoomNamePartitionedRedisDriver {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("./src/redis-room-driver") as typeof import("./src/redis-room-driver"))
+    .RoomNamePartitionedRedisDriver;
 }

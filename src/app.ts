@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { LocalPresence, matchMaker, type Presence, type Server } from "@colyseus/core";
-import { RedisPresence } from "@colyseus/redis-presence";
+import type { RedisPresence } from "@colyseus/redis-presence";
 import type { Redis } from "ioredis";
 import type { DestinationStream, Logger } from "pino";
 import type { DataSource } from "typeorm";
@@ -80,9 +80,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   if (redis) releases.unshift(() => redis.quit().then(() => undefined));
 
   // Colyseus and our services share one presence: Redis pub/sub across processes, or in-process.
-  const presence: Presence = config.REDIS_URL ? new RedisPresence(config.REDIS_URL) : new LocalPresence();
-  // Its command connection (`pub`, protected); the subscriber connection is left as it is.
-  if (presence instanceof RedisPresence) pipelineCommands((presence as unknown as { pub: { options: object } }).pub);
+  const presence: Presence = config.REDIS_URL ? redisPresenceFor(config.REDIS_URL) : new LocalPresence();
   // Each joinOrCreate waiting for a new room (a popular stream starting) listens on presence's
   // emitter: more than Node's default 10 is normal here, not a leak.
   presence.setMaxListeners(1000);
@@ -170,4 +168,17 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     port,
     stop: () => server.gracefullyShutdown(false),
   };
+}
+
+/** Redis presence whose command connection (`pub`, protected) pipelines; the subscriber connection is left as it is. */
+function redisPresenceFor(url: string): RedisPresence {
+  const presence = new (redisPresence())(url);
+  pipelineCommands((presence as unknown as { pub: { options: object } }).pub);
+  return presence;
+}
+
+/** Required only with REDIS_URL: an embedded start never loads it (nor its Redis client). */
+function redisPresence(): typeof RedisPresence {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("@colyseus/redis-presence") as typeof import("@colyseus/redis-presence")).RedisPresence;
 }

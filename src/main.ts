@@ -1,3 +1,5 @@
+// First: every module imported after it is compiled from the cache on later starts.
+import "./compile-cache";
 import fs from "node:fs";
 import { openConfiguredDatabase } from "./db/open";
 import { loadConfig, StartupError } from "./config";

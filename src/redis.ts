@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 
 /** A command Redis has not answered by then fails ("Command timed out") instead of waiting. */
 export const REDIS_COMMAND_TIMEOUT_MS = 1000;
@@ -8,6 +8,9 @@ export const REDIS_COMMAND_TIMEOUT_MS = 1000;
  * driver open their own connections from the same URL.
  */
 export function createRedis(url: string, options: { commandTimeoutMs?: number } = {}): Redis {
+  // Required here: an embedded start (no REDIS_URL) never loads the client.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Redis } = require("ioredis") as typeof import("ioredis");
   return new Redis(url, {
     // Fail commands fast while disconnected instead of queueing them forever.
     maxRetriesPerRequest: 2,

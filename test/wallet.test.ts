@@ -27,6 +27,36 @@ describe("wallet ledger", () => {
     assert.equal(await t.app.services.wallet.balance(user.id), 0);
   });
 
+  it("concurrent debits on one wallet with every key sent twice at once: each key applied at most once, exactly the affordable count", async () => {
+    const { user } = await register();
+    await fund(t, user.id, 20);
+    const keys = Array.from({ length: 30 }, (_, i) => `twice:${user.id}:${i}`);
+    const results = await Promise.allSettled(keys.flatMap((key) => [debit(user.id, key), debit(user.id, key)]));
+    const applied = new Set<string>();
+    for (let i = 0; i < keys.length; i++) {
+      const [a, b] = [results[2 * i], results[2 * i + 1]];
+      if (a.status === "rejected" || b.status === "rejected") {
+        for (const r of [a, b]) assert.equal(r.status === "rejected" && r.reason.code, "INSUFFICIENT_FUNDS");
+        continue;
+      }
+      assert.deepEqual(a.value.entries, b.value.entries, "both copies answer with the one entry");
+      assert.equal([a.value.replayed, b.value.replayed].filter(Boolean).length, 1, "one applied, one replayed");
+      applied.add(keys[i]);
+    }
+    assert.equal(applied.size, 20);
+    assert.equal(await t.app.services.wallet.balance(user.id), 0);
+    const entries = await t.app.dataSource.query(
+      `SELECT delta, balance_after FROM ledger_entries WHERE user_id = $1 ORDER BY id`,
+      [user.id],
+    );
+    assert.equal(entries.length, 21, "the funding entry and one per applied key");
+    assert.deepEqual(
+      entries.map((e: { balance_after: string }) => Number(e.balance_after)),
+      Array.from({ length: 21 }, (_, i) => 20 - i),
+    );
+    assert.deepEqual(await t.app.services.wallet.checkInvariants(), []);
+  });
+
   it("a retried key returns the first result and changes nothing, even when funds ran out since", async () => {
     const { user } = await register();
     await fund(t, user.id, 5);

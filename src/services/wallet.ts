@@ -48,9 +48,10 @@ export type AppliedHook = (m: EntityManager, result: ApplyResult) => Promise<voi
 /**
  * The one owner of balances (Nakama's core_wallet model). Every change runs in
  * one transaction: the wallet rows are locked FOR UPDATE in user-id order (so
- * two transfers in opposite directions cannot deadlock), retried keys return
- * their first result, a balance never goes below zero (402), and each change
- * writes one append-only ledger entry with the balance after it.
+ * two transfers in opposite directions cannot deadlock), or, for one change on
+ * its own, one statement does it all (`applyOne`); retried keys return their
+ * first result, a balance never goes below zero (402), and each change writes
+ * one append-only ledger entry with the balance after it.
  */
 export class WalletService {
   constructor(private readonly dataSource: DataSource) {}
@@ -67,6 +68,10 @@ export class WalletService {
    */
   async apply(changes: WalletChange[], m?: EntityManager, onApplied?: AppliedHook): Promise<ApplyResult> {
     validate(changes);
+    if (!m && !onApplied && changes.length === 1) {
+      const result = await this.applyOne(changes[0]);
+      if (result) return result;
+    }
     if (m) {
       const result = await this.applyLocked(m, changes, "create");
       if (onApplied && !result.replayed) await onApplied(m, result);
@@ -164,6 +169,47 @@ export class WalletService {
       ...rows.map((r: any) => `wallet ${r.user_id}: balance ${r.balance} but entries sum to ${r.total}`),
       ...negatives.map((r: any) => `ledger entry ${r.id} has a negative balance after it`),
     ];
+  }
+
+  /**
+   * One change on its own (no caller transaction, no hook): the hot path, e.g. many debits on one
+   * wallet. One autocommit statement moves the balance only when it suffices and writes the entry,
+   * so the row lock is held for that statement alone instead of across BEGIN, lock, write, COMMIT.
+   * A used key makes the INSERT violate the unique index, which rolls the UPDATE back with it;
+   * the first result is then read. (ON CONFLICT DO NOTHING would keep the UPDATE: a data-modifying
+   * CTE cannot make it depend on the INSERT that needs its result.)
+   */
+  private async applyOne(c: WalletChange): Promise<ApplyResult | undefined> {
+    let rows: any[] = [];
+    try {
+      rows = await this.dataSource.query(
+        `WITH moved AS (
+           UPDATE wallets SET balance = balance + $2::bigint, updated_at = now()
+           WHERE user_id = $1 AND balance + $2::bigint >= 0
+           RETURNING balance
+         )
+         INSERT INTO ledger_entries (user_id, delta, balance_after, reason, ref_type, ref_id, idempotency_key)
+         SELECT $1, $2, balance, $3, $4, $5, $6 FROM moved
+         RETURNING *`,
+        [c.userId, c.delta, c.reason, c.refType ?? null, c.refId ?? null, c.idempotencyKey],
+      );
+    } catch (err) {
+      if (!isUsedKey(err)) throw err;
+    }
+    if (rows.length === 1) return { entries: [toView(rows[0])], replayed: false };
+    // Nothing moved: a used key, not enough tokens, or a wallet that does not exist yet.
+    const replay = await this.replay(this.dataSource.manager, [c.idempotencyKey]);
+    if (replay) return replay;
+    const found = await this.dataSource.query(`SELECT balance FROM wallets WHERE user_id = $1`, [c.userId]);
+    if (found.length && Number(found[0].balance) + c.delta < 0) {
+      insufficientFunds.inc({ reason: c.reason });
+      throw new AppError(402, "INSUFFICIENT_FUNDS", "Not enough tokens", {
+        balance: Number(found[0].balance),
+        needed: -c.delta,
+      });
+    }
+    // A missing wallet, or tokens that arrived since: the locked path decides.
+    return undefined;
   }
 
   /**
@@ -272,6 +318,14 @@ class MissingWallets extends Error {
   constructor(readonly userIds: string[]) {
     super("wallets missing");
   }
+}
+
+/** A unique violation on the ledger's idempotency key: the change was applied before (or is racing). */
+function isUsedKey(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const code = e.driverError?.code ?? e.code;
+  const constraint = e.driverError?.constraint ?? e.constraint;
+  return code === "23505" && constraint === "ledger_entries_idempotency_key";
 }
 
 function isDeadlock(err: unknown): boolean {

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { PostHog } from "posthog-node";
 import { type AnalyticsProvider, classifyStatus, type OutboxEvent, ProviderError } from "./types";
 
 /** Events one flush sends (posthog-node's own default batch size). */
@@ -36,6 +35,9 @@ export class PostHogProvider implements AnalyticsProvider {
 
   async send(events: OutboxEvent[]): Promise<void> {
     let outcome: ProviderError | "ok" | undefined;
+    // Required on first send, not at start-up: most deployments never configure PostHog.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PostHog } = require("posthog-node") as typeof import("posthog-node");
     const client = new PostHog(this.apiKey, {
       host: this.host,
       flushAt: events.length + 1,
