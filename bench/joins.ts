@@ -10,10 +10,13 @@ import type { SummaryRow } from "./lib/rows";
  * BENCH_JOIN_CONCURRENCY (16) joins in flight in all (spread over the load
  * generator's workers), all workers starting at one instant. The figure is the
  * time from the first join request to the last join answered (shared clock
- * over all workers); every join is told to everyone already in the room
- * (`userJoined`), so the cost grows with the square of the audience.
- * Baseline, same run, same clients: bench/baseline/bare-broadcast.ts, a bare
- * Colyseus room that also tells everyone of each join. Ours runs in each of
+ * over all workers). Every join is told to everyone already in the room
+ * (`userJoined`): one message per join costs the square of the audience, so
+ * ours announces joins in batches.
+ * Baselines, same run, same clients (bench/baseline/bare-broadcast.ts): the
+ * target's, `bare_stream_quiet`, a bare Colyseus room that tells nobody (the
+ * floor cost of a join), and `bare_stream`, one that tells everyone of each
+ * join one message at a time (the naive way, quadratic). Ours runs in each of
  * BENCH_JOIN_MODES (embedded; "postgres" adds PostgreSQL + Redis on Redis
  * database 12 unless REDIS_URL names one); BENCH_JOIN_ROUNDS (2) rounds per
  * server, in rotating order, everyone leaving between rounds.
@@ -130,7 +133,8 @@ export async function benchJoins(): Promise<Record<string, unknown>> {
         tokens: o.mode,
       });
     }
-    targets.push({ name: "bare", server: bare, roomName: "bare_stream", streamId: "bare" });
+    targets.push({ name: "bare-broadcasting", server: bare, roomName: "bare_stream", streamId: "bare" });
+    targets.push({ name: "bare", server: bare, roomName: "bare_stream_quiet", streamId: "bare-quiet" });
     const rounds = targets.map(() => [] as Round[]);
     for (let r = 0; r < ROUNDS; r++)
       for (let j = 0; j < targets.length; j++) {
@@ -139,6 +143,7 @@ export async function benchJoins(): Promise<Record<string, unknown>> {
       }
     const results = targets.map((t, i) => ({ name: t.name, ...pooled(rounds[i]) }));
     const bareResult = results[results.length - 1];
+    const broadcastingResult = results[results.length - 2];
     const rows: SummaryRow[] = MODES.map((mode, i) => ({
       id: "P8",
       measure: `${CLIENTS.toLocaleString("en")} clients join one stream room (${mode}): first join → all joined`,
@@ -160,8 +165,12 @@ export async function benchJoins(): Promise<Record<string, unknown>> {
       generatorProcs: gen.procs,
       rows,
       vsBare: Object.fromEntries(MODES.map((mode, i) => [mode, rows[i].ratio])),
+      vsBareBroadcasting: Object.fromEntries(
+        MODES.map((mode, i) => [mode, ratio(results[i].seconds, broadcastingResult.seconds)]),
+      ),
       ours: Object.fromEntries(MODES.map((mode, i) => [mode, { ...ours[i].info, ...results[i] }])),
       bare: bareResult,
+      bareBroadcasting: broadcastingResult,
       serverLogs,
     };
   } finally {

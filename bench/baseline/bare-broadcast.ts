@@ -10,8 +10,9 @@ import { serveBare } from "./boot";
  * has the same fields and about the same size as ours, so what is left is the
  * floor cost of a Colyseus broadcast on this machine. Like ours, each join and
  * leave is told to everyone else (`userJoined` / `userLeft` {userId,
- * displayName}): the `joins` bench's baseline. `bare_lobby` is Colyseus's own
- * lobby, for the `idle` bench.
+ * displayName}), the naive way. `bare_stream_quiet` tells nobody: the floor
+ * cost of a join, the `joins` bench's target baseline. `bare_lobby` is
+ * Colyseus's own lobby, for the `idle` bench.
  */
 class BareBroadcastRoom extends Room {
   private seq = 0;
@@ -41,4 +42,18 @@ class BareBroadcastRoom extends Room {
   }
 }
 
-serveBare({ bare_stream: defineRoom(BareBroadcastRoom).filterBy(["streamId"]), bare_lobby: defineRoom(LobbyRoom) });
+/** The same room without join and leave announcements. */
+class BareQuietRoom extends BareBroadcastRoom {
+  onJoin(client: Client) {
+    client.userData = { userId: randomUUID(), displayName: `Guest ${randomInt(1000, 10000)}` };
+    client.send("history", { messages: [] });
+  }
+
+  onLeave() {}
+}
+
+serveBare({
+  bare_stream: defineRoom(BareBroadcastRoom).filterBy(["streamId"]),
+  bare_stream_quiet: defineRoom(BareQuietRoom).filterBy(["streamId"]),
+  bare_lobby: defineRoom(LobbyRoom),
+});
