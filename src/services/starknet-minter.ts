@@ -110,7 +110,8 @@ export class StarknetMinter {
 
   /** Takes or extends the worker lease (database time, so clocks of processes need not agree). */
   private async takeLease(): Promise<boolean> {
-    const ttlSec = Math.max(60, Math.ceil((this.options.rpcTimeoutMs * 8) / 1000));
+    // Renewed before each step; a step makes at most four requests (nonce, estimate, send, status).
+    const ttlSec = Math.max(5, Math.ceil((this.options.rpcTimeoutMs * 5) / 1000));
     const taken: unknown[] = await this.dataSource.query(
       `WITH l AS (UPDATE starknet_worker_lease SET holder = $1, expires_at = now() + make_interval(secs => $2)
                    WHERE id = 1 AND (holder = $1 OR holder IS NULL OR expires_at < now()) RETURNING id)
