@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { shortString } from "starknet";
 import { type TestApp, testApp } from "./helpers/app";
 import type { FakeAccount } from "./helpers/fake-starknet";
-import { walletSignIn } from "./helpers/starknet";
+import { finishedRound, walletSignIn } from "./helpers/starknet";
 import { register } from "./helpers/users";
 
 interface MintRow {
@@ -39,22 +38,7 @@ describe("StarkNet badge minting (outbox and worker, against the JSON-RPC double
   /** A finished round: the `first-round` badge is awarded by the badges consumer. */
   async function playRound(userId: string) {
     await t.app.dataSource.transaction((m) =>
-      t.app.services.domainLog.record(
-        m,
-        "round_finished",
-        {
-          roundId: randomUUID(),
-          mode: "solo",
-          userId,
-          score: 10,
-          hits: 10,
-          misses: 0,
-          rank: 1,
-          flagged: false,
-          endReason: "time_up",
-        },
-        { userId },
-      ),
+      t.app.services.domainLog.record(m, "round_finished", finishedRound(userId), { userId }),
     );
   }
 
@@ -106,6 +90,10 @@ describe("StarkNet badge minting (outbox and worker, against the JSON-RPC double
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(mintsTo(wallet).length, 1);
     assert.deepEqual(t.starknet.unknownMethods, []);
+    const metrics = await (await t.fetch("/metrics")).text();
+    assert.match(metrics, /^starknet_mints_total\{outcome="accepted"\} [1-9]/m);
+    assert.match(metrics, /^starknet_signins_total\{outcome="signed_in"\} [1-9]/m);
+    assert.match(metrics, /^starknet_mints_pending \d+/m);
   });
 
   it("mints nothing for a user without a wallet, and the awards a wallet had before it was linked", async () => {

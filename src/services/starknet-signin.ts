@@ -71,7 +71,8 @@ export class StarknetSignIn {
   async challenge(rawAddress: string): Promise<ChallengeAnswer> {
     const address = normalizeAddress(rawAddress);
     const chainId = await this.withNode(() => this.rpc.getChainId());
-    const issuedAt = new Date(Math.floor(this.clock().getTime() / 1000) * 1000);
+    // Stored to the millisecond (the newest challenge is well defined); the message shows seconds.
+    const issuedAt = this.clock();
     const c: SignInChallenge = {
       address,
       // 248 random bits: below the field prime, unguessable.

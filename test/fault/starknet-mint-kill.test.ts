@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { DomainLog } from "../../src/services/domain-log";
 import { eventually, FaultCluster, get, killHard, post, say, sleep } from "../helpers/fault-cluster";
 import { type FakeAccount, type FakeStarknet, startFakeStarknet } from "../helpers/fake-starknet";
-import { walletSignature } from "../helpers/starknet";
+import { finishedRound, walletSignature } from "../helpers/starknet";
 
 /** Ports of this suite's private services (none shared with the other fault suites). */
 const PORTS = { postgres: 48301, redis: 48302, servers: [48310, 48311] as [number, number] };
@@ -70,24 +69,7 @@ describe("fault: kill -9 between sending a mint and recording the answer", funct
   async function playRound(userId: string) {
     const recorder = new DomainLog(cluster.db);
     recorder.register("badges", async () => assert.fail("the recorder dispatches nothing"));
-    await cluster.db.transaction((m) =>
-      recorder.record(
-        m,
-        "round_finished",
-        {
-          roundId: randomUUID(),
-          mode: "solo",
-          userId,
-          score: 10,
-          hits: 10,
-          misses: 0,
-          rank: 1,
-          flagged: false,
-          endReason: "time_up",
-        },
-        { userId },
-      ),
-    );
+    await cluster.db.transaction((m) => recorder.record(m, "round_finished", finishedRound(userId), { userId }));
   }
 
   const mintRow = async (userId: string): Promise<MintRow | undefined> =>

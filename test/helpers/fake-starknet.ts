@@ -322,7 +322,11 @@ function checkInvokeShape(tx: any) {
   }
 }
 
-/** The invoke v3 hash, recomputed here from the payload (not trusted from the sender). */
+/**
+ * The invoke v3 hash, recomputed here from the payload as a node does (not trusted from the
+ * sender, and deliberately not through the server's own mapping in src/services/starknet-invoke.ts:
+ * a mistake there must show as a hash mismatch, not be repeated here).
+ */
 function recomputeHash(tx: any, chainId: string): string {
   const big = (b: any) => ({ max_amount: BigInt(b.max_amount), max_price_per_unit: BigInt(b.max_price_per_unit) });
   return hash.calculateInvokeTransactionHash({

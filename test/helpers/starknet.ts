@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { type TypedData, typedData } from "starknet";
+import type { DomainEventPayloads } from "../../src/services/domain-log";
 import type { SessionBundle } from "../../src/services/auth";
 import type { TestApp } from "./app";
 import { type FakeAccount, signFor, type TestKey } from "./fake-starknet";
@@ -40,3 +42,16 @@ export async function walletSignIn(t: TestApp, account: FakeAccount, accessToken
   const c = await challenge(t, account.address);
   return verify(t, { address: account.address, signature: walletSignature(account, c.typedData) }, accessToken);
 }
+
+/** A finished solo round of `userId`: its delivery to the `badges` consumer awards `first-round`. */
+export const finishedRound = (userId: string): DomainEventPayloads["round_finished"] => ({
+  roundId: randomUUID(),
+  mode: "solo",
+  userId,
+  score: 10,
+  hits: 10,
+  misses: 0,
+  rank: 1,
+  flagged: false,
+  endReason: "time_up",
+});
