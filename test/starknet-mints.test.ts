@@ -24,6 +24,7 @@ describe("StarkNet badge minting (outbox and worker, against the JSON-RPC double
   afterEach(() => {
     t.starknet.release();
     t.starknet.delayInclusion = 0;
+    t.starknet.includeOnNonceRead = false;
     t.starknet.revertNext(0);
   });
 
@@ -168,6 +169,16 @@ describe("StarkNet badge minting (outbox and worker, against the JSON-RPC double
   it("a node that lags (not found for a while, then found): resent, refused as a duplicate, one mint", async () => {
     const { userId, wallet } = await linkedPlayer();
     t.starknet.delayInclusion = 3;
+    await playRound(userId);
+    const row = await settled(userId);
+    assert.equal(row.status, "accepted");
+    assert.equal(mintsTo(wallet).length, 1);
+  });
+
+  it("a block lands between the status and the nonce reads: found on a second look, not prepared again", async () => {
+    const { userId, wallet } = await linkedPlayer();
+    t.starknet.delayInclusion = 5;
+    t.starknet.includeOnNonceRead = true;
     await playRound(userId);
     const row = await settled(userId);
     assert.equal(row.status, "accepted");

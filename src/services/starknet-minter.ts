@@ -11,7 +11,7 @@ import {
   signInvoke,
   unsignedInvoke,
 } from "./starknet-invoke";
-import { type InvokeTxnV3, RPC_ERRORS, StarknetRpcError, type StarknetRpc } from "./starknet-rpc";
+import { type InvokeTxnV3, RPC_ERRORS, StarknetRpcError, type StarknetRpc, type TxStatus } from "./starknet-rpc";
 
 export interface MinterOptions {
   pollMs: number;
@@ -35,13 +35,14 @@ interface MintRow {
 
 /** Steps one pass takes at most (each settles, sends or re-prepares one transaction). */
 const MAX_STEPS_PER_PASS = 20;
-/** Refusals that mean "this transaction can never pass as signed": prepare it anew (fresh nonce, fees). */
-const REPREPARE = new Set<number>([
-  RPC_ERRORS.INVALID_TRANSACTION_NONCE,
-  RPC_ERRORS.INSUFFICIENT_RESOURCES_FOR_VALIDATE,
-]);
-/** Refusals worth waiting out (the operator tops the account up). */
-const WAIT = new Set<number>([RPC_ERRORS.INSUFFICIENT_ACCOUNT_BALANCE]);
+/** Refusals that mean "not taken, and never will be as signed": prepare it anew (fresh fees). */
+const REPREPARE = new Set<number>([RPC_ERRORS.INSUFFICIENT_RESOURCES_FOR_VALIDATE]);
+/**
+ * Refusals worth waiting out: a low balance (the operator tops the account up), and a nonce the
+ * node calls invalid, which may be our own transaction's, executed meanwhile: the next pass
+ * settles it by its hash first, never by preparing another one straight away.
+ */
+const WAIT = new Set<number>([RPC_ERRORS.INSUFFICIENT_ACCOUNT_BALANCE, RPC_ERRORS.INVALID_TRANSACTION_NONCE]);
 
 /**
  * The badge-mint worker: one `mint(to, badge_id)` invoke per outbox row, one transaction in flight
@@ -137,37 +138,44 @@ export class StarknetMinter {
 
   private async settle(row: MintRow): Promise<boolean> {
     const txHash = row.tx_hash!;
-    let status;
+    let status: TxStatus | undefined;
     try {
-      status = await this.rpc.getTransactionStatus(txHash);
-    } catch (err) {
-      if (!(err instanceof StarknetRpcError && err.code === RPC_ERRORS.TXN_HASH_NOT_FOUND)) {
-        return this.retryLater(row, err);
+      status = await this.statusOf(txHash);
+      if (!status) {
+        const accountNonce = BigInt(await this.rpc.getNonce(this.account.address));
+        if (accountNonce <= BigInt(row.nonce!)) {
+          starknetMints.inc({ outcome: "resent" });
+          return this.send(row, parseTx(row.signed_tx!), txHash);
+        }
+        // The nonce moved on. Asked again after the nonce: a transaction included between the
+        // two reads is found now; one still unknown can never execute, so it is prepared anew.
+        status = await this.statusOf(txHash);
+        if (!status) return this.reprepare(row, "nonce used without this transaction");
       }
-    }
-    if (status) {
-      const { finality_status: finality, execution_status: execution } = status;
-      if (finality === "ACCEPTED_ON_L2" || finality === "ACCEPTED_ON_L1") {
-        if (execution === "REVERTED") return this.finish(row, "failed", status.failure_reason ?? "reverted");
-        return this.finish(row, "accepted");
-      }
-      if (finality === "REJECTED") return this.reprepare(row, status.failure_reason ?? "rejected");
-      // Received, not yet in a block: the node has it (a row recorded but never acknowledged too).
-      await this.update(row.id, `status = 'submitted', next_attempt_at = now() + make_interval(secs => $2)`, [
-        this.options.pollMs / 1000,
-      ]);
-      return false;
-    }
-    let accountNonce: bigint;
-    try {
-      accountNonce = BigInt(await this.rpc.getNonce(this.account.address));
     } catch (err) {
       return this.retryLater(row, err);
     }
-    // The nonce moved on without our transaction: it can never execute now.
-    if (accountNonce > BigInt(row.nonce!)) return this.reprepare(row, "nonce used without this transaction");
-    starknetMints.inc({ outcome: "resent" });
-    return this.send(row, parseTx(row.signed_tx!), txHash);
+    const { finality_status: finality, execution_status: execution } = status;
+    if (finality === "ACCEPTED_ON_L2" || finality === "ACCEPTED_ON_L1") {
+      if (execution === "REVERTED") return this.finish(row, "failed", status.failure_reason ?? "reverted");
+      return this.finish(row, "accepted");
+    }
+    if (finality === "REJECTED") return this.reprepare(row, status.failure_reason ?? "rejected");
+    // Received, not yet in a block: the node has it (a row recorded but never acknowledged too).
+    await this.update(row.id, `status = 'submitted', next_attempt_at = now() + make_interval(secs => $2)`, [
+      this.options.pollMs / 1000,
+    ]);
+    return false;
+  }
+
+  /** The node's status of a transaction, or undefined when it does not know the hash. */
+  private async statusOf(txHash: string): Promise<TxStatus | undefined> {
+    try {
+      return await this.rpc.getTransactionStatus(txHash);
+    } catch (err) {
+      if (err instanceof StarknetRpcError && err.code === RPC_ERRORS.TXN_HASH_NOT_FOUND) return undefined;
+      throw err;
+    }
   }
 
   private async prepareAndSend(row: MintRow): Promise<boolean> {

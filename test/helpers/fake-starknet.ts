@@ -71,6 +71,8 @@ export interface FakeStarknet {
   revertNext(count: number): void;
   /** New transactions stay unknown to status queries this many times (and unexecuted) before inclusion. */
   delayInclusion: number;
+  /** Hidden transactions are included when the sender's nonce is read (a block lands between two reads). */
+  includeOnNonceRead: boolean;
   addAccount(kind: AccountKind, options?: { legacy?: boolean }): FakeAccount;
   close(): Promise<void>;
 }
@@ -164,6 +166,7 @@ export async function startFakeStarknet(options: { chainId?: string } = {}): Pro
     starknet_getNonce: (p) => {
       const a = fake.accounts.get(addr(p.contract_address));
       if (!a) throw new RpcFault(20, "Contract not found");
+      if (fake.includeOnNonceRead) for (const tx of txs.values()) if (tx.sender === a.address) include(tx);
       return felt(a.nonce);
     },
     starknet_call: (p) => {
@@ -293,6 +296,7 @@ export async function startFakeStarknet(options: { chainId?: string } = {}): Pro
     calls: [],
     unknownMethods: [],
     delayInclusion: 0,
+    includeOnNonceRead: false,
     failNext: (method, count, error = { code: 63, message: "An unexpected error occurred" }) =>
       void failures.push({ method, count, error }),
     hang: (method, o = {}) => void hanging.set(method, { afterExecute: o.afterExecute ?? false }),
