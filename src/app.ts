@@ -105,6 +105,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   await services.sweeper.start();
   releases.unshift(() => services.sweeper.stop());
   releases.unshift(() => services.analytics.stop());
+  releases.unshift(() => services.starknet.stop());
 
   let shuttingDown = false;
   let api: Api | undefined;

@@ -24,6 +24,10 @@ const optionalString = z
 const secret = optionalString.refine((s) => s === undefined || s.length >= 32, {
   message: "must be at least 32 characters",
 });
+/** A StarkNet felt as hex (addresses, keys): 0x and 1–64 hex digits. */
+const starknetFelt = optionalString.refine((s) => s === undefined || /^0x[0-9a-fA-F]{1,64}$/.test(s), {
+  message: "must be 0x and 1–64 hexadecimal digits",
+});
 /** Agora app ids and certificates are 32 hex digits (agora-token refuses anything else). */
 const agoraKey = optionalString.refine((s) => s === undefined || /^[0-9a-fA-F]{32}$/.test(s), {
   message: "must be 32 hexadecimal digits",
@@ -88,6 +92,29 @@ const envSchema = z.object({
   /** Agora project credentials (32 hex digits each); both set = calls also get Agora RTC/RTM tokens. */
   AGORA_APP_ID: agoraKey,
   AGORA_APP_CERTIFICATE: agoraKey,
+  /** A StarkNet JSON-RPC node; set = wallet sign-in (SNIP-12) is on. */
+  STARKNET_RPC_URL: url(["http:", "https:"]),
+  /** The server's account contract, its signing key and the badge contract: all three = awarded badges are minted. */
+  STARKNET_ACCOUNT_ADDRESS: starknetFelt,
+  STARKNET_PRIVATE_KEY: starknetFelt,
+  STARKNET_BADGE_CONTRACT: starknetFelt,
+  /** The SNIP-12 domain of the sign-in message (short strings: at most 31 ASCII characters). */
+  STARKNET_DOMAIN_NAME: z
+    .string()
+    .regex(/^[\x20-\x7e]{1,31}$/, "1–31 ASCII characters")
+    .default("Arcadia"),
+  STARKNET_DOMAIN_VERSION: z
+    .string()
+    .regex(/^[\x20-\x7e]{1,31}$/, "1–31 ASCII characters")
+    .default("1"),
+  /** How long a sign-in challenge may be answered. */
+  STARKNET_CHALLENGE_TTL_SEC: z.coerce.number().int().min(1).max(3600).default(300),
+  /** One JSON-RPC request waits at most this long (a hung node counts as unavailable). */
+  STARKNET_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** First retry delay of a mint after a transient failure; doubled per attempt up to 5 minutes. */
+  STARKNET_RETRY_BASE_MS: z.coerce.number().int().positive().default(2_000),
+  /** How often the mint worker looks at the outbox and the transactions it sent. */
+  STARKNET_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(3_000),
   TURN_URIS: csv.default([]),
   TURN_TTL_SEC: seconds.default(3600),
   MATCH_REGIONS: csv
@@ -197,6 +224,22 @@ export const ENV_DOCS = {
   AGORA_APP_CERTIFICATE: {
     meaning: "Agora app certificate (primary): signs the RTC and RTM tokens handed to call peers",
   },
+  STARKNET_RPC_URL: {
+    meaning: "StarkNet JSON-RPC node; set = wallet sign-in, unset = `503 STARKNET_NOT_CONFIGURED`",
+  },
+  STARKNET_ACCOUNT_ADDRESS: {
+    meaning: "the server's account contract that sends mints (all three minting settings or none)",
+  },
+  STARKNET_PRIVATE_KEY: { meaning: "its Stark private key (secret: never logged)" },
+  STARKNET_BADGE_CONTRACT: {
+    meaning: "the badge contract: awarded badges of linked users are minted with `mint(to, badge_id)`",
+  },
+  STARKNET_DOMAIN_NAME: { meaning: "SNIP-12 domain name of the sign-in message" },
+  STARKNET_DOMAIN_VERSION: { meaning: "SNIP-12 domain version of the sign-in message" },
+  STARKNET_CHALLENGE_TTL_SEC: { meaning: "a sign-in challenge must be answered within this" },
+  STARKNET_RPC_TIMEOUT_MS: { meaning: "one StarkNet JSON-RPC request waits at most this long" },
+  STARKNET_RETRY_BASE_MS: { meaning: "first retry delay of a mint after a transient failure; doubles up to 5 min" },
+  STARKNET_POLL_MS: { meaning: "how often the mint worker checks the outbox and its transactions" },
   TURN_SHARED_SECRET: { meaning: "coturn `use-auth-secret` key; unset = `503 TURN_NOT_CONFIGURED`" },
   TURN_URIS: { meaning: "comma-separated `turn:`/`turns:` URIs handed out with credentials" },
   TURN_TTL_SEC: { meaning: "TURN credential lifetime" },
@@ -303,6 +346,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (!e.AGORA_APP_ID !== !e.AGORA_APP_CERTIFICATE) {
     throw new ConfigError("Invalid environment:\n  AGORA_APP_ID, AGORA_APP_CERTIFICATE: set both or neither");
+  }
+  const minting = [e.STARKNET_ACCOUNT_ADDRESS, e.STARKNET_PRIVATE_KEY, e.STARKNET_BADGE_CONTRACT];
+  if (minting.some(Boolean) && !minting.every(Boolean)) {
+    throw new ConfigError(
+      "Invalid environment:\n  STARKNET_ACCOUNT_ADDRESS, STARKNET_PRIVATE_KEY, STARKNET_BADGE_CONTRACT: set all three or none",
+    );
+  }
+  if (minting.every(Boolean) && !e.STARKNET_RPC_URL) {
+    throw new ConfigError("Invalid environment:\n  STARKNET_RPC_URL: required when minting is configured");
   }
   if (e.ADMIN_EMAIL && !e.ADMIN_PASSWORD) {
     throw new ConfigError("Invalid environment:\n  ADMIN_PASSWORD: required when ADMIN_EMAIL is set");

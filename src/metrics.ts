@@ -70,3 +70,23 @@ export const analyticsQueued = new Gauge({
   labelNames: ["provider"] as const,
   registers: [registry],
 });
+
+export const starknetSignins = new Counter({
+  name: "starknet_signins_total",
+  help: "StarkNet wallet sign-ins by outcome (signed_in, linked, refused, unavailable)",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
+export const starknetMints = new Counter({
+  name: "starknet_mints_total",
+  help: "Badge mints by outcome (queued, submitted, accepted, failed, retried, resent, reprepared)",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
+export const starknetMintsPending = new Gauge({
+  name: "starknet_mints_pending",
+  help: "Badge mints not yet accepted or failed, as of this process's last worker pass",
+  registers: [registry],
+});

@@ -22,6 +22,7 @@ import { registerAssetRoutes } from "./routes/assets";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerChallengeRoutes } from "./routes/challenges";
 import { registerBadgeRoutes } from "./routes/badges";
+import { registerStarknetRoutes } from "./routes/starknet";
 import { registerDemoRoutes } from "./routes/demo";
 import { registerGameRoutes } from "./routes/games";
 import { registerI18nRoutes } from "./routes/i18n";
@@ -74,6 +75,7 @@ export function configureHttp(app: Application, deps: HttpDependencies, server?:
   const api = new Api(app, createRegistry(), config.JSON_BODY_LIMIT_KB * 1024);
   registerOpsRoutes(api, deps, deps.version);
   registerAuthRoutes(api, deps.services, config);
+  registerStarknetRoutes(api, deps.services, config);
   registerUserRoutes(api, deps.services);
   registerWalletRoutes(api, deps.services);
   registerWebhookRoutes(api, deps.services);

@@ -235,6 +235,19 @@ export class AuthService {
     };
   }
 
+  /**
+   * A session for a user another provider proved (a wallet signature), in the caller's transaction:
+   * recorded as `user_registered` for a new account and as `login` otherwise, as register and login do.
+   */
+  async signInProven(m: EntityManager, user: User, created: boolean): Promise<SessionBundle> {
+    if (user.deletedAt) throw forbidden("This account was deleted", "ACCOUNT_DELETED");
+    const userId = user.id;
+    if (created)
+      await this.deps.domainLog?.record(m, "user_registered", { userId, upgradedFromGuest: false }, { userId });
+    else await this.deps.domainLog?.record(m, "login", { userId }, { userId });
+    return this.issueSession(m, user);
+  }
+
   private async issueSession(m: EntityManager, user: User, familyId?: string): Promise<SessionBundle> {
     const { token, familyId: fid } = await issueRefreshToken(m, user.id, familyId);
     return {

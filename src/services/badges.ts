@@ -40,8 +40,14 @@ export interface EarnedBadge {
   awardedAt: string;
   /** `all` for a badge earned once, the UTC day (`YYYY-MM-DD`) for a daily one. */
   period: string;
-  /** Set once awards are minted on chain; null until then. */
-  onChain: null;
+  /** The award's on-chain mint (StarkNet, when configured and the user has a linked wallet); null otherwise. */
+  onChain: OnChainMint | null;
+}
+
+export interface OnChainMint {
+  status: "pending" | "submitted" | "accepted" | "failed";
+  /** The mint transaction's hash once one is signed (a pending one may still be prepared anew). */
+  txHash: string | null;
 }
 
 export interface BadgeProgressView {
@@ -222,14 +228,22 @@ export class BadgeService {
   ): Promise<{ badges: EarnedBadge[]; nextCursor: string | null }> {
     const [user] = await this.dataSource.query(`SELECT 1 FROM users WHERE id = $1`, [userId]);
     if (!user) throw notFound("No such user", "USER_NOT_FOUND");
-    const rows: Array<{ id: string; badge_id: string; name: string; awarded_at: Date; period: string }> =
-      await this.dataSource.query(
-        `SELECT a.id, a.badge_id, b.name, a.awarded_at, a.period
+    const rows: Array<{
+      id: string;
+      badge_id: string;
+      name: string;
+      awarded_at: Date;
+      period: string;
+      mint_status: OnChainMint["status"] | null;
+      tx_hash: string | null;
+    }> = await this.dataSource.query(
+      `SELECT a.id, a.badge_id, b.name, a.awarded_at, a.period, sm.status AS mint_status, sm.tx_hash
            FROM badge_awards a JOIN badges b ON b.id = a.badge_id
+           LEFT JOIN starknet_mints sm ON sm.award_id = a.id
           WHERE a.user_id = $1 AND ($2::bigint IS NULL OR a.id < $2::bigint)
           ORDER BY a.id DESC LIMIT $3`,
-        [userId, opts.cursor ?? null, opts.limit + 1],
-      );
+      [userId, opts.cursor ?? null, opts.limit + 1],
+    );
     const page = rows.slice(0, opts.limit);
     return {
       badges: page.map((r) => ({
@@ -237,7 +251,7 @@ export class BadgeService {
         name: this.texts(opts.lang, badgeTextKey(r.badge_id, "name"), r.name),
         awardedAt: new Date(r.awarded_at).toISOString(),
         period: r.period,
-        onChain: null,
+        onChain: r.mint_status ? { status: r.mint_status, txHash: r.tx_hash } : null,
       })),
       nextCursor: rows.length > opts.limit ? String(page[page.length - 1].id) : null,
     };

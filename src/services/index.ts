@@ -36,6 +36,7 @@ import { PaymentsService } from "./payments";
 import { PlaySessionService } from "./play-sessions";
 import { ProcessLeases } from "./process-leases";
 import type { RoomGateway } from "./room-gateway";
+import { createStarknet, type StarknetService } from "./starknet";
 import { StreamService } from "./streams";
 import { Sweeper } from "./sweeper";
 import { TipService } from "./tips";
@@ -98,6 +99,8 @@ export interface Services {
   badges: BadgeService;
   /** Languages and translations: `i18n.text(lang, key, params)` for every user-facing text. */
   i18n: I18nService;
+  /** Optional: StarkNet wallet sign-in and badge minting (503 STARKNET_NOT_CONFIGURED without the settings). */
+  starknet: StarknetService;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -229,6 +232,12 @@ export function createServices(deps: ServiceDependencies): Services {
   const badges = new BadgeService(dataSource, undefined, recordText);
   registerBadgeProgress(domainLog, new BadgeProgress(badges, wallet, domainLog));
   registerBadgeNotices(domainLog, badges, events);
+  const starknet = createStarknet(config, {
+    dataSource,
+    auth,
+    domainLog,
+    logger: deps.logger.child({ module: "starknet" }),
+  });
   return {
     auth,
     users: new UserService(dataSource, auth, authState),
@@ -276,6 +285,7 @@ export function createServices(deps: ServiceDependencies): Services {
     challenges,
     badges,
     i18n,
+    starknet,
   };
 }
 
@@ -308,6 +318,7 @@ export async function startServices(services: Services, config: Config): Promise
   services.domainLog.start();
   services.domainEventPruner.start();
   services.walletInvariantCheck.start();
+  services.starknet.start();
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   }

@@ -9,6 +9,7 @@ import { seed } from "../../src/services/seed";
 import { createScratchDatabase } from "./database";
 import { type FakeHive, startFakeHive } from "./fake-hive";
 import { type FakeNotifier, startFakeNotifier } from "./fake-notifier";
+import { type FakeStarknet, startFakeStarknet } from "./fake-starknet";
 import { type FakeStripe, startFakeStripe } from "./fake-stripe";
 
 export const ADMIN = { email: "ops@arcadia.test", password: "correct-horse-battery-staple" };
@@ -28,6 +29,8 @@ export interface TestApp {
   hive: FakeHive;
   /** The email/SMS gateway behind NOTIFIER_WEBHOOK_URL: verification codes arrive here. */
   notifier: FakeNotifier;
+  /** The StarkNet JSON-RPC double: wallet sign-in and badge minting are on in the shared server. */
+  starknet: FakeStarknet;
   fetch(pathname: string, init?: RequestInit): Promise<Response>;
   sdk(): TestClient;
 }
@@ -69,6 +72,8 @@ async function boot(): Promise<TestApp> {
   cleanups.push(() => hive.close());
   const notifier = await startFakeNotifier();
   cleanups.push(() => notifier.close());
+  const starknet = await startFakeStarknet();
+  cleanups.push(() => starknet.close());
   const config = loadConfig({
     ...process.env,
     NODE_ENV: "test",
@@ -107,6 +112,14 @@ async function boot(): Promise<TestApp> {
     ROOM_SEAT_RESERVATION_SEC: "4",
     TURN_URIS: "turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp",
     TURN_TTL_SEC: "600",
+    STARKNET_RPC_URL: starknet.url,
+    STARKNET_ACCOUNT_ADDRESS: starknet.server.address,
+    STARKNET_PRIVATE_KEY: starknet.server.keys[0].privateKey,
+    STARKNET_BADGE_CONTRACT: starknet.badgeContract,
+    // A hung node is given up on after 1 s; the mint worker looks every 100 ms and retries after 100 ms.
+    STARKNET_RPC_TIMEOUT_MS: "1000",
+    STARKNET_POLL_MS: "100",
+    STARKNET_RETRY_BASE_MS: "100",
   });
   const logs: string[] = [];
   const sink = new Writable({
@@ -128,6 +141,7 @@ async function boot(): Promise<TestApp> {
     stripe,
     hive,
     notifier,
+    starknet,
     fetch: (pathname, init) => fetch(`${baseUrl}${pathname}`, init),
     sdk: () => new TestClient(baseUrl),
   };

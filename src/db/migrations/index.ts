@@ -14,6 +14,7 @@ import { CreateAnalyticsOutbox1795810000000 } from "./1795810000000-CreateAnalyt
 import { CreateBadges1795820000000 } from "./1795820000000-CreateBadges";
 import { CreateDailyChallenges1795830000000 } from "./1795830000000-CreateDailyChallenges";
 import { CreateTranslations1795850000000 } from "./1795850000000-CreateTranslations";
+import { CreateStarknet1795860000000 } from "./1795860000000-CreateStarknet";
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   CreateBadges1795820000000,
   CreateDailyChallenges1795830000000,
   CreateTranslations1795850000000,
+  CreateStarknet1795860000000,
 ];

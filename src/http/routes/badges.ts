@@ -45,7 +45,13 @@ const EarnedSchema = z
     name: z.string(),
     awardedAt: z.iso.datetime(),
     period: z.string().openapi({ description: "`all`, or the UTC day (YYYY-MM-DD) of a daily badge" }),
-    onChain: z.null().openapi({ description: "Reserved for on-chain minting; null" }),
+    onChain: z
+      .object({
+        status: z.enum(["pending", "submitted", "accepted", "failed"]),
+        txHash: z.string().nullable(),
+      })
+      .nullable()
+      .openapi({ description: "The award's StarkNet mint (with minting configured and a linked wallet), or null" }),
   })
   .openapi("EarnedBadge");
 const ProgressSchema = z
