@@ -108,6 +108,9 @@ serveWorker({
 
   seat: async () => {
     const seated: number[] = [];
+    // A slot takes a seat and moves on: session:start needs the peer, whose seat may come later in
+    // this list or in another worker's, so waiting for it in the slot would stall every slot.
+    const starts: Array<Promise<void>> = [];
     await pool(users, 16, async (u, i) => {
       if (!u.matched) return;
       try {
@@ -120,13 +123,18 @@ serveWorker({
           "call",
         );
         room.onMessage("candidate", (m: { candidate: string }) => latencies.push(sharedNow() - Number(m.candidate)));
-        await started;
-        seated.push(first + i);
+        starts.push(
+          started.then(
+            () => void seated.push(first + i),
+            (err) => problems.add(`call join failed: ${describe(err)}`),
+          ),
+        );
       } catch (err) {
         problems.add(`call join failed: ${describe(err)}`);
       }
     });
-    return seated;
+    await Promise.all(starts);
+    return seated.sort((a, b) => a - b);
   },
 
   relay: async (arg: { senders: number[]; startAt: number; seconds: number; rate: number }) => {
